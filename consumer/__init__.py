@@ -1,0 +1,1 @@
+"""The real-time scorer: a Kafka consumer that scores micro-batches."""

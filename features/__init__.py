@@ -1,0 +1,1 @@
+"""One feature definition, computed offline from history and kept online in Redis."""

@@ -1,0 +1,1 @@
+"""The local stack: a real Apache Kafka (KRaft) and a real Redis, started on loopback."""

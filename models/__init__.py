@@ -1,0 +1,1 @@
+"""The model: training, versioned artifacts, and the scoring core shared by stream and batch."""

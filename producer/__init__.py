@@ -1,0 +1,1 @@
+"""Upstream: the transaction simulator, the event producer and the label feed."""
