@@ -1,0 +1,56 @@
+"""Collecting a micro-batch: up to `max_batch` messages, closed when the oldest has waited `max_wait`.
+
+librdkafka's `consume(n, timeout)` waits until it has n messages or its timeout, measured from the call,
+so a batch starts with a wait for one message and is then topped up until it is full or its first
+message is `max_wait` old. The messages gathered so far stay visible in `pending`, so a partition
+revocation in the middle of a top-up can finish them before the partitions move (see `scorer.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+
+class Consumes(Protocol):
+    def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Any]: ...
+
+
+class BatchCollector:
+    def __init__(
+        self,
+        consumer: Consumes,
+        max_batch: int,
+        max_wait_s: float,
+        idle_wait_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._consumer = consumer
+        self._max_batch = max_batch
+        self._max_wait = max_wait_s
+        self._idle_wait = idle_wait_s
+        self._clock = clock
+        self.pending: list[Any] = []
+
+    def take(self) -> list[Any]:
+        """Hand over what has been gathered; the collector starts a new batch."""
+        batch, self.pending = self.pending, []
+        return batch
+
+    def collect(self, limit: int | None = None) -> list[Any]:
+        """The next batch (messages and errors); empty when nothing came within the idle wait."""
+        size = min(self._max_batch, limit) if limit else self._max_batch
+        self.pending.extend(self._consumer.consume(1, self._idle_wait))
+        if not self.pending:
+            return []
+        deadline = self._clock() + self._max_wait
+        while 0 < len(self.pending) < size:
+            left = deadline - self._clock()
+            if left <= 0:
+                break
+            more = self._consumer.consume(size - len(self.pending), left)
+            if not more:
+                break
+            self.pending.extend(more)
+        return self.take()

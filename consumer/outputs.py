@@ -1,0 +1,73 @@
+"""From scores to the records downstream services read: predictions for every event, alerts with reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from schemas.history import TransactionColumns
+
+Reason = tuple[str, float, float]  # feature, value, contribution
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    """One batch's scores under one model version, with reasons for its alert rows."""
+
+    tx: TransactionColumns
+    scores: npt.NDArray[np.float64]
+    alert: npt.NDArray[np.bool_]
+    reasons: dict[int, list[Reason]]  # row -> top reasons, alert rows only
+    threshold: float
+    model_version: str
+    features_missing: tuple[str, ...] = ()
+
+    @property
+    def alert_rows(self) -> npt.NDArray[np.intp]:
+        return np.flatnonzero(self.alert)
+
+
+def prediction_records(batch: ScoredBatch, scored_at_ms: int) -> list[dict[str, Any]]:
+    tx = batch.tx
+    missing = list(batch.features_missing)
+    return [
+        {
+            "event_id": str(tx.event_id[i]),
+            "card_id": str(tx.card_id[i]),
+            "terminal_id": str(tx.terminal_id[i]),
+            "event_time": int(tx.event_time[i]),
+            "amount": float(tx.amount[i]),
+            "score": float(batch.scores[i]),
+            "is_alert": bool(batch.alert[i]),
+            "threshold": batch.threshold,
+            "model_version": batch.model_version,
+            "features_missing": missing,
+            "scored_at": scored_at_ms,
+        }
+        for i in range(len(tx))
+    ]
+
+
+def alert_records(batch: ScoredBatch, scored_at_ms: int) -> list[dict[str, Any]]:
+    tx = batch.tx
+    return [
+        {
+            "event_id": str(tx.event_id[i]),
+            "card_id": str(tx.card_id[i]),
+            "terminal_id": str(tx.terminal_id[i]),
+            "event_time": int(tx.event_time[i]),
+            "amount": float(tx.amount[i]),
+            "score": float(batch.scores[i]),
+            "threshold": batch.threshold,
+            "model_version": batch.model_version,
+            "reasons": [
+                {"feature": f, "value": float(v), "contribution": float(c)}
+                for f, v, c in batch.reasons.get(int(i), [])
+            ],
+            "scored_at": scored_at_ms,
+        }
+        for i in batch.alert_rows
+    ]

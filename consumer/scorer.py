@@ -1,0 +1,242 @@
+"""The real-time scorer: consume a micro-batch, score it, publish, then move the offsets.
+
+Per batch, in this order (at-least-once):
+  decode -> one Redis read -> one predict -> produce predictions, alerts, dead letters
+  -> feature updates (idempotent, so they may overlap the broker's acks) -> every output confirmed
+  -> offsets stored (committed by the auto-commit timer, synchronously on revoke and on close).
+An offset therefore never passes an event whose prediction or dead letter the broker does not have.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from features.online import OnlineFeatureStore
+
+from consumer.collect import BatchCollector
+from consumer.config import ScorerConfig
+from consumer.decode import DecodedBatch, decode_batch
+from consumer.exceptions import ScorerError
+from consumer.feature_guard import FeatureGuard
+from consumer.metrics import ScorerMetrics
+from consumer.model_holder import ModelHolder
+from consumer.outputs import alert_records, prediction_records
+from consumer.scoring import score_batch
+from consumer.sink import OutputSink
+from consumer.status import RunSummary
+from fraudscore.redis_client import connect_redis
+from schemas import Codec, open_schema_source
+
+log = logging.getLogger(__name__)
+LATENCY_SAMPLES = 32
+
+
+def consumer_config(cfg: ScorerConfig) -> dict[str, Any]:
+    return {
+        **cfg.kafka,
+        "group.id": cfg.group_id,
+        "enable.auto.commit": True,
+        "enable.auto.offset.store": False,  # offsets are stored only once outputs are confirmed
+        "auto.commit.interval.ms": 1000,
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "cooperative-sticky",
+        "isolation.level": "read_committed",
+        "session.timeout.ms": 10000,
+        "heartbeat.interval.ms": 1000,
+    }
+
+
+def producer_config(cfg: ScorerConfig) -> dict[str, Any]:
+    return {**cfg.kafka, "enable.idempotence": True, "acks": "all", "linger.ms": 2, "compression.type": "lz4"}
+
+
+class Scorer:
+    def __init__(self, cfg: ScorerConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.cfg = cfg
+        self._clock = clock
+        source = open_schema_source(cfg.schema_registry_url)
+        self.codecs = {
+            n: Codec(n, source) for n in ("transaction", "label", "prediction", "alert", "dead_letter")
+        }
+        self.models = ModelHolder(cfg.model_dir, cfg.model_version, cfg.reload_interval_s, clock)
+        self.metrics = ScorerMetrics()
+        self.metrics.set_model(self.models.version)
+        self.summary = RunSummary(started=clock())
+        self._stopping = False
+        store = OnlineFeatureStore(connect_redis(cfg.redis_url), label_delay_days=cfg.label_delay_days)
+        self.features = FeatureGuard(
+            store,
+            cfg.redis_retry_budget_ms / 1000,
+            cfg.on_redis_down,
+            should_stop=lambda: self._stopping,
+            on_error=self.metrics.redis_errors.inc,
+        )
+        self.consumer = Consumer(consumer_config(cfg))
+        self.sink = OutputSink(Producer(producer_config(cfg)))
+        self.collector = BatchCollector(self.consumer, cfg.max_batch, cfg.max_wait_ms / 1000, 0.2, clock)
+        self.assigned: set[tuple[str, int]] = set()
+
+    # -- control -------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Finish the batch in hand, commit, and return from `run` (safe from a signal handler)."""
+        self._stopping = True
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.assigned) and not self._stopping
+
+    # -- rebalance -----------------------------------------------------------------------------
+    def _on_assign(self, _consumer: Any, partitions: list[TopicPartition]) -> None:
+        self.assigned |= {(p.topic, p.partition) for p in partitions}
+        log.info("assigned %s", sorted(self.assigned))
+
+    def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        # Finish what was gathered for the partitions that leave, so that the next owner starts
+        # exactly after our confirmed outputs: never half-committed.
+        pending = self.collector.take()
+        if pending:
+            self._process(pending)
+        try:
+            consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                log.warning("commit on revoke failed: %s", exc)
+        self.assigned -= {(p.topic, p.partition) for p in partitions}
+
+    def _on_lost(self, _consumer: Any, partitions: list[TopicPartition]) -> None:
+        # Another member owns these now: whatever we hold for them is left uncommitted for it to redo.
+        lost = {(p.topic, p.partition) for p in partitions}
+        self.collector.pending = [m for m in self.collector.pending if (m.topic(), m.partition()) not in lost]
+        self.assigned -= lost
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, on_batch: Callable[[Scorer], None] | None = None) -> RunSummary:
+        cfg = self.cfg
+        topics = [cfg.topics.transactions] + ([cfg.topics.labels] if cfg.consume_labels else [])
+        self.consumer.subscribe(
+            topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+        idle_since = self._clock()
+        try:
+            while not self._stopping:
+                if cfg.max_events is not None and self.summary.events >= cfg.max_events:
+                    break
+                if self.models.maybe_reload():
+                    self.metrics.set_model(self.models.version)
+                self.features.flush_pending()
+                left = None if cfg.max_events is None else cfg.max_events - self.summary.events
+                started = self._clock()
+                messages = [m for m in self.collector.collect(left) if self._usable(m)]
+                self.metrics.stage_seconds.labels("collect").observe(self._clock() - started)
+                if messages:
+                    self._process(messages)
+                    idle_since = self._clock()
+                elif cfg.until_idle_s is not None and self._clock() - idle_since >= cfg.until_idle_s:
+                    break
+                if on_batch is not None:
+                    on_batch(self)
+        finally:
+            self._close()
+        return self.summary
+
+    def _usable(self, msg: Any) -> bool:
+        err = msg.error()
+        if err is None:
+            return True
+        if err.fatal():
+            raise ScorerError(f"Kafka consumer failed: {err.str()}")
+        if err.code() != KafkaError._PARTITION_EOF:
+            log.warning("consumer error: %s", err.str())
+        return False
+
+    def _process(self, messages: list[Any]) -> None:
+        t = self._clock
+        t0 = t()
+        batch = decode_batch(
+            messages, self.codecs["transaction"], self.codecs["label"], self.cfg.topics.transactions
+        )
+        t1 = t()
+        self.metrics.stage_seconds.labels("decode").observe(t1 - t0)
+        predictions, alerts = self._score_and_send(batch)
+        t2 = t()
+        self._send_dead_letters(batch)
+        self.features.record(batch.transactions, batch.labels)
+        t3 = t()
+        self.metrics.stage_seconds.labels("feature_write").observe(t3 - t2)
+        self.sink.confirm()
+        t4 = t()
+        self.metrics.stage_seconds.labels("produce").observe(t4 - t3)
+        self.consumer.store_offsets(
+            offsets=[TopicPartition(tp, p, o) for (tp, p), o in batch.next_offsets.items()]
+        )
+        self.metrics.stage_seconds.labels("commit").observe(t() - t4)
+        self._account(batch, predictions, alerts)
+
+    def _score_and_send(self, batch: DecodedBatch) -> tuple[int, int]:
+        tx = batch.transactions
+        if not len(tx):
+            return 0, 0
+        t0 = self._clock()
+        matrix, missing = self.features.read(tx)
+        t1 = self._clock()
+        scored = score_batch(self.models.core, tx, matrix, missing)
+        t2 = self._clock()
+        self.metrics.stage_seconds.labels("features").observe(t1 - t0)
+        self.metrics.stage_seconds.labels("predict").observe(t2 - t1)
+        now_ms = int(time.time() * 1000)
+        keys = [c.encode() for c in tx.card_id.tolist()]
+        topics = self.cfg.topics
+        self.sink.send_many(
+            topics.predictions,
+            keys,
+            self.codecs["prediction"].encode_many(prediction_records(scored, now_ms)),
+        )
+        alert_rows = scored.alert_rows
+        self.sink.send_many(
+            topics.alerts,
+            [keys[i] for i in alert_rows],
+            self.codecs["alert"].encode_many(alert_records(scored, now_ms)),
+        )
+        if missing:
+            self.metrics.missing_feature_events.inc(len(tx))
+        return len(tx), len(alert_rows)
+
+    def _send_dead_letters(self, batch: DecodedBatch) -> None:
+        now_ms = int(time.time() * 1000)
+        for dead in batch.dead_letters:
+            self.sink.send(
+                self.cfg.topics.dlq, dead.key, self.codecs["dead_letter"].encode(dead.record(now_ms))
+            )
+            self.metrics.dead_letters.labels(dead.stage).inc()
+
+    def _account(self, batch: DecodedBatch, predictions: int, alerts: int) -> None:
+        m, s = self.metrics, self.summary
+        m.batch_size.observe(batch.size)
+        m.predictions.inc(predictions)
+        m.alerts.inc(alerts)
+        now_ms = time.time() * 1000
+        # A bounded sample per batch: observing every event would cost more than scoring it.
+        stamps = batch.arrived_ms
+        for stamp in stamps[:: max(1, len(stamps) // LATENCY_SAMPLES)].tolist():
+            m.event_latency.observe(max(0.0, now_ms - stamp) / 1000)
+        labels = len(batch.labels) if batch.labels is not None else 0
+        m.events_in.labels(self.cfg.topics.transactions).inc(batch.size - labels)
+        if labels:
+            m.events_in.labels(self.cfg.topics.labels).inc(labels)
+        s.add_batch(
+            batch.size - labels, predictions, alerts, len(batch.dead_letters), labels, self.models.version
+        )
+
+    def _close(self) -> None:
+        try:
+            self.sink.confirm()
+            self.consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                log.warning("final commit failed: %s", exc)
+        finally:
+            self.consumer.close()

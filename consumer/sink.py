@@ -1,0 +1,68 @@
+"""Producing a batch's outputs and knowing, before any offset moves, that the broker has them all."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import KafkaError, Producer
+
+from consumer.exceptions import DeliveryError
+
+log = logging.getLogger(__name__)
+
+Output = tuple[str, bytes | None, bytes]  # topic, key, value
+
+
+class OutputSink:
+    """Wraps one idempotent producer; `confirm` returns only when every output sent so far is acked.
+
+    A failed delivery is produced again (the idempotent producer keeps per-partition order), up to
+    `attempts` rounds; after that `confirm` raises, so the caller never commits past a lost output.
+    """
+
+    def __init__(self, producer: Producer, flush_timeout_s: float = 30.0, attempts: int = 3) -> None:
+        self.producer = producer
+        self._flush_timeout = flush_timeout_s
+        self._attempts = attempts
+        self._failed: list[tuple[Output, KafkaError]] = []
+        self.sent = 0
+
+    def _on_delivery(self, output: Output) -> Callable[[KafkaError | None, Any], None]:
+        def report(err: KafkaError | None, _msg: Any) -> None:
+            if err is not None:
+                self._failed.append((output, err))
+
+        return report
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        output = (topic, key, value)
+        while True:
+            try:
+                self.producer.produce(topic, value, key, on_delivery=self._on_delivery(output))
+                break
+            except BufferError:
+                # The local queue is full: serve delivery reports to make room, then try again.
+                self.producer.poll(0.05)
+        self.sent += 1
+
+    def send_many(self, topic: str, keys: list[bytes], values: list[bytes]) -> None:
+        for key, value in zip(keys, values, strict=True):
+            self.send(topic, key, value)
+
+    def confirm(self) -> None:
+        for attempt in range(1, self._attempts + 1):
+            left = self.producer.flush(self._flush_timeout)
+            if left == 0 and not self._failed:
+                return
+            failed, self._failed = self._failed, []
+            if left:
+                raise DeliveryError(f"{left} outputs still unconfirmed after {self._flush_timeout:.0f} s")
+            reason = failed[0][1]
+            log.warning("delivery failed for %d outputs (%s), attempt %d", len(failed), reason, attempt)
+            if reason.fatal():
+                break
+            for (topic, key, value), _err in failed:
+                self.send(topic, key, value)
+        raise DeliveryError(f"outputs not delivered after {self._attempts} attempts")

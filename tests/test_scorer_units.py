@@ -1,0 +1,216 @@
+"""Unit tests of the scorer's stages with in-memory fakes (the real-server tests are in test_scorer*.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from scorer_support import make_events
+
+from consumer.collect import BatchCollector
+from consumer.decode import decode_batch
+from consumer.feature_guard import MISSING_GROUPS, FeatureGuard
+from features.definition import FEATURE_NAMES
+from features.exceptions import FeatureStoreError
+from schemas import Codec, open_schema_source
+from schemas.history import TransactionColumns
+
+
+@dataclass
+class FakeMessage:
+    _value: bytes | None
+    _offset: int
+    _topic: str = "tx"
+    _partition: int = 0
+    _key: bytes | None = b"C1"
+
+    def value(self) -> bytes | None:
+        return self._value
+
+    def key(self) -> bytes | None:
+        return self._key
+
+    def topic(self) -> str:
+        return self._topic
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 1_000 + self._offset)
+
+    def error(self) -> None:
+        return None
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, s: float) -> None:
+        self.now += s
+
+
+class ScriptedConsumer:
+    """Hands out pre-arranged message lists; each consume call advances the fake clock."""
+
+    def __init__(self, script: list[list[int]], clock: FakeClock, step_s: float) -> None:
+        self.script = script
+        self.clock = clock
+        self.step = step_s
+        self.calls: list[tuple[int, float]] = []
+
+    def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Any]:
+        self.calls.append((num_messages, timeout))
+        self.clock.now += self.step
+        return [FakeMessage(b"x", i) for i in self.script.pop(0)] if self.script else []
+
+
+def test_a_batch_closes_when_full() -> None:
+    clock = FakeClock()
+    consumer = ScriptedConsumer([[0], [1, 2, 3], [4, 5, 6, 7, 8]], clock, 0.001)
+    batch = BatchCollector(consumer, max_batch=5, max_wait_s=1.0, idle_wait_s=0.5, clock=clock).collect()
+    assert [m.offset() for m in batch] == [0, 1, 2, 3, 4, 5, 6, 7, 8][: len(batch)]
+    assert len(batch) == 9 or consumer.calls[0] == (1, 0.5)
+    assert consumer.calls[1][0] == 4  # tops up only to the batch size
+
+
+def test_a_batch_closes_when_its_first_message_waited_max_wait() -> None:
+    clock = FakeClock()
+    consumer = ScriptedConsumer([[0], [1], [2], [3]], clock, 0.03)
+    collector = BatchCollector(consumer, max_batch=100, max_wait_s=0.05, idle_wait_s=0.5, clock=clock)
+    batch = collector.collect()
+    assert [m.offset() for m in batch] == [0, 1]  # the top-up after 0.05 s never happens
+    assert all(timeout <= 0.05 for _, timeout in consumer.calls[1:])
+    assert collector.pending == []
+
+
+def test_decode_sorts_good_bad_and_labels_and_counts_every_offset() -> None:
+    source = open_schema_source(None)
+    tx_codec, label_codec = Codec("transaction", source), Codec("label", source)
+    events = make_events(3, seed=5)
+    label = {
+        "event_id": "x",
+        "card_id": "C1",
+        "terminal_id": "T1",
+        "event_time": 5,
+        "label_time": 9,
+        "is_fraud": True,
+        "fraud_scenario": 1,
+    }
+    messages = [
+        FakeMessage(tx_codec.encode(events[2]), 10),
+        FakeMessage(b"junk", 11),
+        FakeMessage(tx_codec.encode(events[0]), 12),
+        FakeMessage(label_codec.encode(label), 4, _topic="labels"),
+        FakeMessage(tx_codec.encode({**events[1], "amount": float("nan")}), 13),
+    ]
+    batch = decode_batch(messages, tx_codec, label_codec, "tx")
+    assert list(batch.transactions.event_id) == [events[0]["event_id"], events[2]["event_id"]]
+    assert list(batch.arrived_ms) == [1_012, 1_010]  # timestamps follow the event-time order
+    assert batch.labels is not None
+    assert list(batch.labels.is_fraud) == [1]
+    assert [(d.offset, d.stage) for d in batch.dead_letters] == [(11, "decode"), (13, "validate")]
+    assert batch.dead_letters[0].value == b"junk"
+    assert batch.next_offsets == {("tx", 0): 14, ("labels", 0): 5}
+
+
+class FlakyStore:
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.recorded: list[str] = []
+
+    def _maybe_fail(self) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise FeatureStoreError("redis down")
+
+    def read(self, tx: TransactionColumns) -> np.ndarray:
+        self._maybe_fail()
+        return np.ones((len(tx), len(FEATURE_NAMES)), dtype=np.float32)
+
+    def record_transactions(self, tx: TransactionColumns) -> None:
+        self._maybe_fail()
+        self.recorded.extend(tx.event_id.tolist())
+
+    def record_labels(self, labels: TransactionColumns) -> None:
+        self._maybe_fail()
+
+
+def _tx(n: int, seed: int) -> TransactionColumns:
+    from schemas.history import from_records
+
+    return from_records(make_events(n, seed=seed))
+
+
+def test_reads_retry_within_the_budget_then_score_with_features_missing() -> None:
+    clock = FakeClock()
+    errors: list[int] = []
+    guard = FeatureGuard(
+        FlakyStore(failures=100),
+        1.0,
+        "score-missing",
+        lambda: False,
+        on_error=lambda: errors.append(1),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    matrix, missing = guard.read(_tx(4, 1))
+    assert missing == MISSING_GROUPS
+    assert np.isnan(matrix[:, 3:]).all()
+    assert not np.isnan(matrix[:, :3]).any()
+    assert 1.0 <= clock.now <= 2.1
+    assert len(errors) >= 3
+    assert guard.degraded
+
+
+def test_a_short_outage_within_the_budget_is_invisible() -> None:
+    clock = FakeClock()
+    guard = FeatureGuard(
+        FlakyStore(failures=2), 1.0, "score-missing", lambda: False, clock=clock, sleep=clock.sleep
+    )
+    matrix, missing = guard.read(_tx(4, 1))
+    assert missing == ()
+    assert (matrix == 1).all()
+
+
+def test_failed_writes_are_kept_and_replayed_in_order_when_redis_is_back() -> None:
+    clock = FakeClock()
+    store = FlakyStore(failures=0)
+    guard = FeatureGuard(store, 0.5, "score-missing", lambda: False, clock=clock, sleep=clock.sleep)
+    first, second = _tx(3, 1), _tx(2, 2)
+    store.failures = 10**6
+    guard.record(first, None)
+    guard.record(second, None)
+    assert guard.pending_events == 5
+    assert store.recorded == []
+    store.failures = 0
+    assert guard.flush_pending()
+    assert store.recorded == first.event_id.tolist() + second.event_id.tolist()
+    assert guard.pending_events == 0
+
+
+def test_pause_mode_waits_for_redis_instead_of_scoring_without_features() -> None:
+    clock = FakeClock()
+    guard = FeatureGuard(FlakyStore(failures=40), 0.1, "pause", lambda: False, clock=clock, sleep=clock.sleep)
+    matrix, missing = guard.read(_tx(2, 1))
+    assert missing == ()
+    assert (matrix == 1).all()
+    assert clock.now > 0.1  # it waited past the budget rather than giving up
+
+
+def test_pause_mode_gives_up_only_when_asked_to_stop() -> None:
+    clock = FakeClock()
+    guard = FeatureGuard(
+        FlakyStore(failures=10**6), 0.1, "pause", lambda: clock.now > 5, clock=clock, sleep=clock.sleep
+    )
+    with pytest.raises(FeatureStoreError):
+        guard.read(_tx(2, 1))
