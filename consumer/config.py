@@ -38,6 +38,7 @@ class ScorerConfig:
     reload_interval_s: float = 1.0
     model_version: str | None = None  # pin a version; None follows the CURRENT pointer
     transactional_id: str | None = None
+    transaction_timeout_ms: int = 10_000
     status_line: bool = False
     consume_labels: bool = True
 

@@ -47,6 +47,7 @@ class DecodedBatch:
     labels: TransactionColumns | None
     dead_letters: list[DeadLetter]
     next_offsets: dict[tuple[str, int], int]  # per partition: the offset to commit after this batch
+    first_offsets: dict[tuple[str, int], int]  # per partition: where to rewind if the batch is rolled back
     size: int  # messages in, good and bad
 
     @property
@@ -71,8 +72,11 @@ def decode_batch(
     labels: list[dict[str, Any]] = []
     dead: list[DeadLetter] = []
     next_offsets: dict[tuple[str, int], int] = {}
+    first_offsets: dict[tuple[str, int], int] = {}
     for msg in messages:
-        next_offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
+        where = (msg.topic(), msg.partition())
+        first_offsets.setdefault(where, msg.offset())
+        next_offsets[where] = msg.offset() + 1
         is_tx = msg.topic() == transactions_topic
         codec = tx_codec if is_tx else label_codec
         try:
@@ -95,5 +99,6 @@ def decode_batch(
         labels=from_records(labels) if labels else None,
         dead_letters=dead,
         next_offsets=next_offsets,
+        first_offsets=first_offsets,
         size=len(messages),
     )

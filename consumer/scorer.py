@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from features.online import OnlineFeatureStore
 
 from consumer.collect import BatchCollector
+from consumer.commit import AtLeastOnce, CommitStrategy, ExactlyOnce
 from consumer.config import ScorerConfig
 from consumer.decode import DecodedBatch, decode_batch
 from consumer.exceptions import ScorerError
@@ -39,7 +41,8 @@ def consumer_config(cfg: ScorerConfig) -> dict[str, Any]:
     return {
         **cfg.kafka,
         "group.id": cfg.group_id,
-        "enable.auto.commit": True,
+        # Exactly-once commits offsets inside each transaction, never on a timer.
+        "enable.auto.commit": cfg.guarantee == "at-least-once",
         "enable.auto.offset.store": False,  # offsets are stored only once outputs are confirmed
         "auto.commit.interval.ms": 1000,
         "auto.offset.reset": "earliest",
@@ -51,7 +54,11 @@ def consumer_config(cfg: ScorerConfig) -> dict[str, Any]:
 
 
 def producer_config(cfg: ScorerConfig) -> dict[str, Any]:
-    return {**cfg.kafka, "enable.idempotence": True, "acks": "all", "linger.ms": 2, "compression.type": "lz4"}
+    conf = {**cfg.kafka, "enable.idempotence": True, "acks": "all", "linger.ms": 2, "compression.type": "lz4"}
+    if cfg.guarantee == "exactly-once":
+        conf["transactional.id"] = cfg.transactional_id or f"{cfg.group_id}-{uuid.uuid4().hex[:12]}"
+        conf["transaction.timeout.ms"] = cfg.transaction_timeout_ms
+    return conf
 
 
 class Scorer:
@@ -77,6 +84,11 @@ class Scorer:
         )
         self.consumer = Consumer(consumer_config(cfg))
         self.sink = OutputSink(Producer(producer_config(cfg)))
+        self.commit: CommitStrategy = (
+            ExactlyOnce(self.consumer, self.sink)
+            if cfg.guarantee == "exactly-once"
+            else AtLeastOnce(self.consumer, self.sink)
+        )
         self.collector = BatchCollector(self.consumer, cfg.max_batch, cfg.max_wait_ms / 1000, 0.2, clock)
         self.assigned: set[tuple[str, int]] = set()
 
@@ -100,11 +112,7 @@ class Scorer:
         pending = self.collector.take()
         if pending:
             self._process(pending)
-        try:
-            consumer.commit(asynchronous=False)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError._NO_OFFSET:
-                log.warning("commit on revoke failed: %s", exc)
+        self.commit.commit_now()
         self.assigned -= {(p.topic, p.partition) for p in partitions}
 
     def _on_lost(self, _consumer: Any, partitions: list[TopicPartition]) -> None:
@@ -161,20 +169,17 @@ class Scorer:
         )
         t1 = t()
         self.metrics.stage_seconds.labels("decode").observe(t1 - t0)
+        self.commit.begin()
         predictions, alerts = self._score_and_send(batch)
         t2 = t()
         self._send_dead_letters(batch)
         self.features.record(batch.transactions, batch.labels)
         t3 = t()
         self.metrics.stage_seconds.labels("feature_write").observe(t3 - t2)
-        self.sink.confirm()
-        t4 = t()
-        self.metrics.stage_seconds.labels("produce").observe(t4 - t3)
-        self.consumer.store_offsets(
-            offsets=[TopicPartition(tp, p, o) for (tp, p), o in batch.next_offsets.items()]
-        )
-        self.metrics.stage_seconds.labels("commit").observe(t() - t4)
-        self._account(batch, predictions, alerts)
+        durable = self.commit.finish(batch.next_offsets, batch.first_offsets)
+        self.metrics.stage_seconds.labels("commit").observe(t() - t3)
+        if durable:
+            self._account(batch, predictions, alerts)
 
     def _score_and_send(self, batch: DecodedBatch) -> tuple[int, int]:
         tx = batch.transactions
@@ -233,10 +238,6 @@ class Scorer:
 
     def _close(self) -> None:
         try:
-            self.sink.confirm()
-            self.consumer.commit(asynchronous=False)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError._NO_OFFSET:
-                log.warning("final commit failed: %s", exc)
+            self.commit.close()
         finally:
             self.consumer.close()

@@ -51,6 +51,9 @@ class OutputSink:
         for key, value in zip(keys, values, strict=True):
             self.send(topic, key, value)
 
+    def forget_failures(self) -> None:
+        self._failed = []
+
     def confirm(self) -> None:
         for attempt in range(1, self._attempts + 1):
             left = self.producer.flush(self._flush_timeout)
