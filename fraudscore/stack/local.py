@@ -114,7 +114,9 @@ def _check_ports(spec: StackSpec) -> None:
             )
 
 
-def start(spec: StackSpec, timeout_s: float = 120.0) -> StackState:
+def start(
+    spec: StackSpec, timeout_s: float = 120.0, progress: readiness.Progress = readiness.no_progress
+) -> StackState:
     """Starts Kafka (one node per broker port) and Redis under `spec.root` and waits until ready."""
     java = tools.require_java()
     redis_program = tools.require_redis_server(spec.install_redis) if spec.redis_port is not None else ""
@@ -149,9 +151,9 @@ def start(spec: StackSpec, timeout_s: float = 120.0) -> StackState:
     deadline = time.monotonic() + timeout_s
     try:
         if state.redis_url is not None and spec.redis_port is not None:
-            readiness.wait_redis(state.redis_url, spec.redis_port, deadline, dead)
+            readiness.wait_redis(state.redis_url, spec.redis_port, deadline, dead, progress)
         conf = {"bootstrap.servers": state.bootstrap_servers}
-        readiness.wait_kafka(conf, spec.broker_ports, deadline, dead)
+        readiness.wait_kafka(conf, spec.broker_ports, deadline, dead, progress)
     except readiness.NotReadyError as exc:
         procs.stop_all([(p.pid, p.cwd) for p in state.processes])
         raise StartupError(_failure_message(state, exc, timeout_s)) from None

@@ -15,6 +15,12 @@ from fraudscore.stack import procs
 
 # Returns a description of a dead process, or None while all live.
 DeadCheck = Callable[[], str | None]
+# Told the name of each readiness step as it begins (a CLI shows it as progress).
+Progress = Callable[[str], None]
+
+
+def no_progress(_step: str) -> None:
+    return None
 
 
 class NotReadyError(Exception):
@@ -26,12 +32,13 @@ class NotReadyError(Exception):
         self.dead = dead
 
 
-def _quiet(conf: dict[str, Any]) -> dict[str, Any]:
-    # Connection-refused noise while the broker boots is expected; only critical logs pass.
+def quiet(conf: dict[str, Any]) -> dict[str, Any]:
+    """`conf` without librdkafka's log noise; failures still surface as exceptions."""
     return {**conf, "log_level": 2, "error_cb": lambda _err: None}
 
 
-def _wait(step: str, ok: Callable[[], bool], deadline: float, dead: DeadCheck) -> None:
+def _wait(step: str, ok: Callable[[], bool], deadline: float, dead: DeadCheck, progress: Progress) -> None:
+    progress(step)
     while True:
         gone = dead()
         if gone is not None:
@@ -48,16 +55,20 @@ def _accepts(port: int) -> Callable[[], bool]:
 
 
 def wait_kafka(
-    conf: dict[str, Any], ports: list[int], deadline: float, dead: DeadCheck = lambda: None
+    conf: dict[str, Any],
+    ports: list[int],
+    deadline: float,
+    dead: DeadCheck = lambda: None,
+    progress: Progress = no_progress,
 ) -> None:
     """Blocks until the cluster at `conf` (one node per port) serves transactions, or raises."""
     from confluent_kafka import KafkaException, Producer
     from confluent_kafka.admin import AdminClient
 
     for port in ports:
-        _wait(f"broker port {port} accepting connections", _accepts(port), deadline, dead)
+        _wait(f"broker port {port} accepting connections", _accepts(port), deadline, dead, progress)
 
-    admin = AdminClient(_quiet(conf))
+    admin = AdminClient(quiet(conf))
 
     def all_brokers() -> bool:
         try:
@@ -66,21 +77,27 @@ def wait_kafka(
             return False
         return len(meta.brokers) >= len(ports)
 
-    _wait(f"metadata listing all {len(ports)} broker(s)", all_brokers, deadline, dead)
+    _wait(f"metadata listing all {len(ports)} broker(s)", all_brokers, deadline, dead, progress)
 
     def transaction() -> bool:
-        producer = Producer(_quiet({**conf, "transactional.id": f"fraudscore-ready-{uuid.uuid4().hex}"}))
+        producer = Producer(quiet({**conf, "transactional.id": f"fraudscore-ready-{uuid.uuid4().hex}"}))
         try:
             producer.init_transactions(max(1.0, min(10.0, deadline - time.monotonic())))
         except KafkaException:
             return False
         return True
 
-    _wait("a throw-away init_transactions()", transaction, deadline, dead)
+    _wait("a throw-away init_transactions()", transaction, deadline, dead, progress)
 
 
-def wait_redis(redis_url: str, port: int, deadline: float, dead: DeadCheck = lambda: None) -> None:
+def wait_redis(
+    redis_url: str,
+    port: int,
+    deadline: float,
+    dead: DeadCheck = lambda: None,
+    progress: Progress = no_progress,
+) -> None:
     from fraudscore.stack import redis_server
 
-    _wait(f"redis port {port} accepting connections", _accepts(port), deadline, dead)
-    _wait("redis answering PING", lambda: redis_server.ping(redis_url), deadline, dead)
+    _wait(f"redis port {port} accepting connections", _accepts(port), deadline, dead, progress)
+    _wait("redis answering PING", lambda: redis_server.ping(redis_url), deadline, dead, progress)

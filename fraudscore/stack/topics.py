@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fraudscore.errors import ServiceUnavailableError
 from fraudscore.stack.exceptions import StackError
+from fraudscore.stack.readiness import quiet
 
 
 def create_topics(
@@ -24,7 +26,12 @@ def create_topics(
     from confluent_kafka.admin import AdminClient
     from confluent_kafka.cimpl import NewTopic
 
-    admin = AdminClient(conf)
+    admin = AdminClient(quiet(conf))
+    try:
+        admin.list_topics(timeout=min(timeout_s, 10.0))
+    except KafkaException as exc:
+        servers = conf.get("bootstrap.servers")
+        raise ServiceUnavailableError(f"Kafka at {servers} unreachable: {exc.args[0].str()}") from None
     futures = admin.create_topics(
         [NewTopic(n, num_partitions=partitions, replication_factor=replication_factor) for n in names],
         operation_timeout=timeout_s,
