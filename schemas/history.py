@@ -15,9 +15,11 @@ import fastavro
 import numpy as np
 import numpy.typing as npt
 
-from schemas.registry import current_schemas, parse
+from schemas.container import write_container
+from schemas.registry import current_schemas
 
 UNLABELLED = -1
+SYNC_MARKER = b"fraudscore-sync!"
 
 
 @dataclass(frozen=True)
@@ -75,14 +77,30 @@ def from_records(records: list[dict[str, Any]]) -> TransactionColumns:
 
 
 def write_history(path: Path, columns: TransactionColumns, codec: str = "deflate") -> None:
-    schema = parse(current_schemas()["labelled_transaction"])
+    """Write an Avro container file ("null" or "deflate" codec), vectorised (`schemas.container`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
         # A fixed sync marker makes the same columns give the same file, byte for byte.
-        fastavro.writer(fh, schema, columns.records(), codec=codec, sync_marker=b"fraudscore-sync!")
+        write_container(fh, current_schemas()["labelled_transaction"], columns, codec, SYNC_MARKER)
 
 
 def read_history(path: Path) -> TransactionColumns:
     with path.open("rb") as fh:
         rows: list[dict[str, Any]] = [r for r in fastavro.reader(fh) if isinstance(r, dict)]
+    times = np.fromiter((r["event_time"] for r in rows), dtype=np.int64, count=len(rows))
+    if len(times) and not bool(np.all(times[1:] >= times[:-1])):
         return from_records(rows)
+    # Already in time order (every file fraudscore writes is): build the columns without re-sorting.
+    return TransactionColumns(
+        event_id=np.array([r["event_id"] for r in rows], dtype=np.str_),
+        event_time=times,
+        card_id=np.array([r["card_id"] for r in rows], dtype=np.str_),
+        terminal_id=np.array([r["terminal_id"] for r in rows], dtype=np.str_),
+        amount=np.fromiter((r["amount"] for r in rows), dtype=np.float64, count=len(rows)),
+        is_fraud=np.fromiter(
+            (UNLABELLED if r["is_fraud"] is None else int(r["is_fraud"]) for r in rows),
+            dtype=np.int8,
+            count=len(rows),
+        ),
+        fraud_scenario=np.fromiter((r["fraud_scenario"] for r in rows), dtype=np.int8, count=len(rows)),
+    )
