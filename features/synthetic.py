@@ -35,8 +35,8 @@ def generate(
     time[tie] = time[partner[tie]]
     card[tie] = card[partner[tie]]
     # Window edges: a tenth sit exactly 1, 7, 30 or 37 days (or a millisecond off) after another.
-    edge = (rng.random(n) < 0.1) & ~tie
     offset = rng.choice([1, 7, 30, 37], n) * DAY_MS + rng.integers(-1, 2, n)
+    edge = (rng.random(n) < 0.1) & ~tie & (time[partner] + offset < start_ms + days * DAY_MS)
     time[edge] = time[partner[edge]] + offset[edge]
     card[edge] = card[partner[edge]]
     terminal[edge] = terminal[partner[edge]]

@@ -1,0 +1,123 @@
+"""The online store's own rules: idempotent writes, the in-batch rule, bounded state, clean errors."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import redis
+
+from features.definition import DAY_MS, FEATURE_NAMES, terminal_horizon_ms
+from features.exceptions import FeatureInputError, FeatureStoreError
+from features.offline import compute_features
+from features.online import OnlineFeatureStore
+from features.synthetic import generate
+from schemas.history import TransactionColumns, from_records
+
+DELAY = 7
+NB_1D = FEATURE_NAMES.index("card_nb_tx_1day_window")
+AVG_1D = FEATURE_NAMES.index("card_avg_amount_1day_window")
+
+
+def _state(client: redis.Redis[bytes]) -> dict[bytes, bytes | None]:
+    return {key: client.get(key) for key in sorted(client.scan_iter())}
+
+
+def _labels_known_by(tx: TransactionColumns, time: int) -> TransactionColumns:
+    """The frauds whose label is known before `time` (event time): their delay has passed."""
+    frauds = tx.take(tx.is_fraud == 1)
+    return frauds.take(frauds.event_time < time - DELAY * DAY_MS)
+
+
+def _stream(store: OnlineFeatureStore, tx: TransactionColumns, batch: int = 200) -> None:
+    """Records transactions in batches, and the labels known by the end of each batch."""
+    for start in range(0, len(tx), batch):
+        part = tx.take(slice(start, start + batch))
+        store.record_labels(_labels_known_by(tx.take(slice(0, start)), int(part.event_time.max())))
+        store.record_transactions(part)
+
+
+@pytest.mark.integration
+def test_a_batch_applied_twice_changes_neither_state_nor_features(redis_client: redis.Redis[bytes]) -> None:
+    tx = generate(4000, days=45, cards=60, terminals=40, seed=11)
+    store = OnlineFeatureStore(redis_client, label_delay_days=DELAY)
+    head, tail = tx.take(slice(0, 3000)), tx.take(slice(3000, None))
+    _stream(store, head)
+    before = _state(redis_client)
+    # A retry after a crash: the last batch of transactions and a chunk of labels, applied again.
+    store.record_transactions(head.take(slice(2800, 3000)))
+    store.record_transactions(head.take(slice(2900, 2950)))
+    store.record_labels(_labels_known_by(head, int(head.event_time.max())))
+    assert _state(redis_client) == before
+    store.record_labels(_labels_known_by(tx, int(tail.event_time[299])))
+    np.testing.assert_allclose(
+        store.read(tail.take(slice(0, 300))), compute_features(tx, DELAY)[3000:3300], rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.integration
+def test_a_retried_batch_reads_the_same_features(redis_client: redis.Redis[bytes]) -> None:
+    # About 130 events a day: a batch of 100 spans less than the trimming slack (a day).
+    tx = generate(6000, days=45, cards=30, terminals=20, seed=12)
+    store = OnlineFeatureStore(redis_client, label_delay_days=DELAY)
+    _stream(store, tx.take(slice(0, 5900)))
+    batch = tx.take(slice(5900, 6000))
+    store.record_labels(_labels_known_by(tx, int(batch.event_time.max())))
+    first = store.read(batch)
+    store.record_transactions(batch)  # written, then the process died before committing offsets
+    np.testing.assert_array_equal(store.read(batch), first)
+    np.testing.assert_allclose(first, compute_features(tx, DELAY)[5900:], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.integration
+def test_an_event_sees_the_earlier_events_of_its_own_batch(redis_client: redis.Redis[bytes]) -> None:
+    t0 = 1_704_067_200_000
+    rows = [
+        ("a", t0, 10.0),
+        ("b", t0 + 1_000, 30.0),
+        ("c", t0 + 1_000, 50.0),  # a tie with b: b is not strictly before c
+        ("d", t0 + 2_000, 70.0),
+    ]
+    batch = from_records(
+        [
+            {"event_id": e, "event_time": t, "card_id": "C", "terminal_id": "T", "amount": a}
+            for e, t, a in rows
+        ]
+    )
+    got = OnlineFeatureStore(redis_client).read(batch)
+    assert got[:, NB_1D].tolist() == [0, 1, 1, 3]
+    assert got[:, AVG_1D].tolist() == [0, 10, 10, 30]
+    np.testing.assert_array_equal(got, compute_features(batch))
+
+
+@pytest.mark.integration
+def test_state_is_trimmed_in_event_time_and_expires_in_wall_time(redis_client: redis.Redis[bytes]) -> None:
+    tx = generate(6000, days=90, cards=40, terminals=30, seed=13)
+    ttl_ms = 5 * DAY_MS
+    _stream(OnlineFeatureStore(redis_client, label_delay_days=DELAY, ttl_ms=ttl_ms), tx)
+    horizon = terminal_horizon_ms(DELAY) + DAY_MS  # the longest window, the delay, the slack
+    oldest_allowed = int(tx.event_time[-200]) - horizon
+    keys = list(redis_client.scan_iter())
+    assert len(keys) == len(set(tx.card_id.tolist())) + len(set(tx.terminal_id.tolist()))
+    for key in keys:
+        value = redis_client.get(key)
+        assert value is not None
+        assert int(np.frombuffer(value[:8], "<i8")[0]) >= oldest_allowed, key
+        assert 0 < redis_client.pttl(key) <= ttl_ms
+
+
+def test_redis_failures_are_retriable_and_hide_the_password() -> None:
+    client = redis.Redis.from_url("redis://app:s3cret-pw@127.0.0.1:1/0", socket_connect_timeout=1)
+    store = OnlineFeatureStore(client)
+    tx = replace(generate(5, days=1, cards=2, terminals=2), is_fraud=np.ones(5, np.int8))
+    for call in (store.read, store.record_transactions, store.record_labels):
+        with pytest.raises(FeatureStoreError) as info:
+            call(tx)
+        assert info.value.retriable
+        assert "s3cret-pw" not in str(info.value)
+
+
+def test_a_decoding_client_is_refused() -> None:
+    with pytest.raises(FeatureInputError, match="decode_responses"):
+        OnlineFeatureStore(redis.Redis(port=1, decode_responses=True))  # type: ignore[arg-type]
