@@ -69,8 +69,13 @@ def send(settings: Settings, topic: str, items: Iterable[tuple[bytes | None, byt
     producer = Producer({**settings.kafka_common(), "enable.idempotence": True, "linger.ms": 5})
     failed: list[Any] = []
     count = 0
+
+    def report(err: Any, _msg: Any) -> None:
+        if err is not None:
+            failed.append(err)
+
     for key, value in items:
-        producer.produce(topic, value, key, on_delivery=lambda err, _m: err and failed.append(err))
+        producer.produce(topic, value, key, on_delivery=report)
         producer.poll(0)
         count += 1
     assert producer.flush(30) == 0
@@ -154,3 +159,82 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str, every_s
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         time.sleep(every_s)
+
+
+def scorer_env(settings: Settings) -> dict[str, str]:
+    """The environment a `fraudscore score` subprocess needs to use these settings."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRAUDSCORE_")}
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+            "REDIS_URL": settings.redis_url.get_secret_value(),
+            "FRAUDSCORE_GROUP_ID": settings.group_id,
+            "FRAUDSCORE_MODEL_DIR": str(settings.model_dir),
+            "FRAUDSCORE_MAX_WAIT_MS": str(settings.max_wait_ms),
+        }
+    )
+    for name, topic in settings.topics().items():
+        field = "alerts" if name == "alerts" else name
+        env[f"FRAUDSCORE_TOPIC_{field.upper()}"] = topic
+    return env
+
+
+def start_scorer_process(settings: Settings, *args: str) -> Any:
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "fraudscore.cli", "score", "--metrics-port", "0", *args]
+    return subprocess.Popen(cmd, env=scorer_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def topic_count(settings: Settings, topic: str) -> int:
+    """Records in `topic` (sum of high watermarks: exact for a topic without transactions)."""
+    from confluent_kafka import TopicPartition
+
+    consumer = Consumer({**settings.kafka_common(), "group.id": "watermarks"})
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in meta.partitions
+        )
+    finally:
+        consumer.close()
+
+
+def committed_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    from confluent_kafka import TopicPartition
+
+    consumer = Consumer({**settings.kafka_common(), "group.id": settings.group_id})
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        parts = [TopicPartition(topic, p) for p in meta.partitions]
+        return {tp.partition: tp.offset for tp in consumer.committed(parts, timeout=10)}
+    finally:
+        consumer.close()
+
+
+def positions(settings: Settings, topic: str, stem: str, expect: int) -> dict[str, tuple[int, int]]:
+    """event_id -> (partition, offset) of every record in `topic`."""
+    c = codec(settings, stem)
+    consumer = Consumer(
+        {
+            **settings.kafka_common(),
+            "group.id": f"pos-{time.monotonic_ns()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    out: dict[str, tuple[int, int]] = {}
+    deadline = time.monotonic() + 60
+    try:
+        while len(out) < expect and time.monotonic() < deadline:
+            for m in consumer.consume(1000, 0.2):
+                part, off = m.partition(), m.offset()
+                if m.error() is None and part is not None and off is not None:
+                    out[c.decode(m.value())["event_id"]] = (part, off)
+    finally:
+        consumer.close()
+    return out
