@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from producer.bad_messages import KINDS, make_bad
-from producer.encoding import encode, transaction_rows
+from producer.encoding import encode_transactions, key_of, transaction_rows
 from schemas import Codec
 from schemas.history import TransactionColumns
 
@@ -58,12 +58,13 @@ class EventStream:
             n = len(block)
             bad = self._rng.random(n) < self._bad_fraction
             kind = self._rng.integers(len(self._kinds), size=n)
-            times = block.event_time.tolist()
-            for i, record in enumerate(transaction_rows(block)):
-                if bad[i]:
-                    name = self._kinds[kind[i]]
-                    value = make_bad(name, record, self._codec, self._rng)
-                    yield OutgoingEvent(record["card_id"].encode(), value, times[i], name, block, i)
-                else:
-                    key, value = encode(self._codec, record)
-                    yield OutgoingEvent(key, value, times[i], None, block, i)
+            values: list[bytes] = encode_transactions(self._codec, block)
+            bad_rows = np.nonzero(bad)[0]
+            for row, record in zip(bad_rows.tolist(), transaction_rows(block.take(bad_rows)), strict=True):
+                values[row] = make_bad(self._kinds[kind[row]], record, self._codec, self._rng)
+            names = np.full(n, None, dtype=object)
+            names[bad_rows] = [self._kinds[k] for k in kind[bad_rows].tolist()]
+            for i, (card, value, time, name) in enumerate(
+                zip(block.card_id.tolist(), values, block.event_time.tolist(), names.tolist(), strict=True)
+            ):
+                yield OutgoingEvent(key_of(card), value, time, name, block, i)

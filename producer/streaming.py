@@ -5,16 +5,28 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from producer.events import OutgoingEvent
 from producer.labels import LabelFeed
 from producer.pacing import Clock, Pacer
-from producer.publisher import Publisher
+from producer.publisher import DeliveryStats
 
 POLL_EVERY = 1_000  # serve delivery reports at least this often when never waiting (rate 0)
 PROGRESS_EVERY_S = 0.5
 MAX_SLEEP_S = 0.05  # waits are cut into slices so that Ctrl-C and --duration are seen promptly
+
+
+class Sink(Protocol):
+    """What the loop needs of `producer.publisher.Publisher` (a fake in unit tests)."""
+
+    stats: DeliveryStats
+
+    def send(self, topic: str, key: bytes | None, value: bytes | None) -> None: ...
+
+    def poll(self, timeout_s: float = 0.0) -> None: ...
+
+    def flush(self, timeout_s: float = 30.0) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,7 @@ class ProduceSummary:
 class ProduceLoop:
     def __init__(
         self,
-        publisher: Publisher,
+        publisher: Sink,
         pacer: Pacer,
         labels: LabelFeed,
         topic: str,
@@ -133,10 +145,13 @@ class ProduceLoop:
             self._release_labels()
 
     def _release_labels(self) -> None:
-        last = self.summary.last_event_time
-        if last is None:
+        last, due = self.summary.last_event_time, self._labels.next_due_ms
+        if last is None or due is None:
             return
-        for key, value in self._labels.due(self._pacer.sim_clock(last)):
+        now = self._pacer.sim_clock(last)
+        if due > now:
+            return
+        for key, value in self._labels.due(now):
             self._pub.send(self._labels_topic, key, value)
             self.summary.labels_sent += 1
 
