@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "features.cli",
     "models.cli",
     "consumer.cli",
+    "batch.cli",
     "fraudscore.demo_cli",
 )
 
@@ -81,6 +82,8 @@ def _add_global_flags(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fraudscore",
+        # Subcommands own short options such as --to; prefixes of the global --topic-* must not swallow them.
+        allow_abbrev=False,
         description="Streaming fraud scorer: Kafka + Redis + XGBoost, in real time and in batch.",
     )
     parser.add_argument("--version", action="version", version=f"fraudscore {__version__}")

@@ -1,0 +1,1 @@
+"""Batch scoring and replay: the same scoring core over a file or a time range of a topic."""
