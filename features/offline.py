@@ -7,7 +7,7 @@ import numpy.typing as npt
 
 from features.definition import DAY_MS, DEFAULT_LABEL_DELAY_DAYS, assemble
 from features.hashing import hash64
-from features.windows import card_block, terminal_block
+from features.windows import Entries, card_block, terminal_block
 from schemas.history import TransactionColumns
 
 
@@ -33,8 +33,12 @@ def compute_features(
     card = entity_codes(tx.card_id)
     terminal = entity_codes(tx.terminal_id)
     fraud = tx.is_fraud == 1
-    card_part = card_block(card, time, tx.amount.astype(np.float64), card, time)
+    card_part = card_block(Entries(card, time, tx.amount.astype(np.float64)), card, time)
     terminal_part = terminal_block(
-        terminal, time, terminal[fraud], time[fraud], terminal, time, label_delay_days * DAY_MS
+        Entries(terminal, time),
+        Entries(terminal[fraud], time[fraud]),
+        terminal,
+        time,
+        label_delay_days * DAY_MS,
     )
     return assemble(tx, card_part, terminal_part)

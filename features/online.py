@@ -3,7 +3,7 @@
 `read` costs one MGET for the batch (a card key and a terminal key per distinct card and terminal),
 then runs the same windowed arithmetic as offline (`features.windows`) over the state plus the batch's
 own events: a card's second event in a batch sees its first, as offline. `record_transactions` and
-`record_labels` write through one Lua script per call and are idempotent (see `features.store_script`).
+`record_labels` write through one Lua script call each and are idempotent (`features.store_script`).
 
 Labels are `TransactionColumns` too: one row per labelled transaction, with that transaction's
 `event_id`, `event_time` and `terminal_id`, and `is_fraud` 1 (rows with 0 are ignored: only frauds
@@ -12,6 +12,7 @@ change the features; a label cannot be taken back).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -37,29 +38,16 @@ from features.store_layout import (
     card_key,
     pack_groups,
     parse,
+    tags_of,
     terminal_key,
 )
 from features.store_script import APPEND_ENTRIES
-from features.windows import card_block, terminal_block
+from features.windows import Entries, card_block, terminal_block
 from schemas.history import TransactionColumns
 
 T = TypeVar("T")
-NO_TRIM = 2**53  # a horizon longer than any epoch-ms time: the cutoff is negative
+Hashes = npt.NDArray[np.uint64]
 _CREDENTIALS = re.compile(r"://[^@/\s]*@")
-
-
-def _first_of_each(tags: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
-    """Mask keeping the first row of each event id (a batch may hold a redelivered duplicate)."""
-    keep = np.zeros(len(tags), dtype=bool)
-    keep[np.unique(tags, return_index=True)[1]] = True
-    return keep
-
-
-def _distinct(tx: TransactionColumns) -> tuple[TransactionColumns, npt.NDArray[np.uint64]]:
-    """The transactions without repeated event ids, and their tags."""
-    tags = hash64(tx.event_id)
-    keep = _first_of_each(tags)
-    return tx.take(keep), tags[keep]
 
 
 def _groups(ids: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.int64]]:
@@ -75,11 +63,13 @@ class OnlineFeatureStore:
         label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS,
         *,
         prefix: str = "fs",
-        ttl_ms: int | None = None,
         trim_slack_ms: int = DAY_MS,
+        ttl_slack_ms: int = DAY_MS,
+        marker_ttl_ms: int = DAY_MS,
     ) -> None:
-        """`trim_slack_ms`: how much older (event time) than its card's or terminal's newest event an
-        event may arrive and still see its whole windows."""
+        """`trim_slack_ms`: how much older (event time) than the newest event of its card or terminal
+        an event may be and still see its whole windows. The TTLs (wall time) are the horizons plus
+        `ttl_slack_ms`; a batch's marker lives `marker_ttl_ms`."""
         if client.connection_pool.connection_kwargs.get("decode_responses"):
             raise FeatureInputError("the feature store needs a Redis client with decode_responses=False")
         self._client = client
@@ -87,7 +77,7 @@ class OnlineFeatureStore:
         self._prefix = prefix
         self._card_horizon = card_horizon_ms() + trim_slack_ms
         self._terminal_horizon = terminal_horizon_ms(label_delay_days) + trim_slack_ms
-        self._ttl_ms = ttl_ms if ttl_ms is not None else self._terminal_horizon
+        self._ttls = [self._card_horizon + ttl_slack_ms, self._terminal_horizon + ttl_slack_ms, marker_ttl_ms]
         self._append = client.register_script(APPEND_ENTRIES)
 
     def _redis(self, call: Callable[[], T]) -> T:
@@ -111,66 +101,69 @@ class OnlineFeatureStore:
         card_state, card_group = parse(values[: len(cards)], CARD_ENTRY)
         term_state, term_group = parse(values[len(cards) :], TERMINAL_ENTRY)
 
-        time = tx.event_time.astype(np.int64)
-        tags = hash64(tx.event_id)
-        # The batch's own events join the state, unless the state holds them already (a retried batch).
-        recent = card_state["time"] >= time.min()
-        own = _first_of_each(tags) & ~np.isin(tags, card_state["tag"][recent])
-        card_part = card_block(
-            np.concatenate((card_group, card_of[own])),
-            np.concatenate((card_state["time"], time[own])),
-            np.concatenate((card_state["amount"], tx.amount[own])),
-            card_of,
-            time,
+        # The batch's own events join the state; one the state holds already (a retried batch) has
+        # the same entity, time and tag as its copy there, and counts once.
+        time, tags = tx.event_time.astype(np.int64), tags_of(hash64(tx.event_id))
+        cards_seen = Entries(
+            np.concatenate((card_group, card_of)),
+            np.concatenate((card_state["time"], time)),
+            np.concatenate((card_state["amount"], tx.amount)),
+            np.concatenate((card_state["tag"], tags)),
         )
         fraud = (term_state["tag"] & FRAUD_BIT).astype(bool)
-        recent = ~fraud & (term_state["time"] >= time.min())
-        own = _first_of_each(tags) & ~np.isin(tags & ~FRAUD_BIT, term_state["tag"][recent])
-        terminal_part = terminal_block(
-            np.concatenate((term_group[~fraud], terminal_of[own])),
-            np.concatenate((term_state["time"][~fraud], time[own])),
-            term_group[fraud],
-            term_state["time"][fraud],
-            terminal_of,
-            time,
-            self._delay_ms,
+        terminal_txs = Entries(
+            np.concatenate((term_group[~fraud], terminal_of)),
+            np.concatenate((term_state["time"][~fraud], time)),
+            tag=np.concatenate((term_state["tag"][~fraud], tags & ~FRAUD_BIT)),
         )
-        return assemble(tx, card_part, terminal_part)
+        terminal_frauds = Entries(term_group[fraud], term_state["time"][fraud], tag=term_state["tag"][fraud])
+        return assemble(
+            tx,
+            card_block(cards_seen, card_of, time),
+            terminal_block(terminal_txs, terminal_frauds, terminal_of, time, self._delay_ms),
+        )
 
     def record_transactions(self, tx: TransactionColumns) -> None:
         """Adds the transactions to their cards' and terminals' state; applying a batch twice is a no-op."""
         if len(tx) == 0:
             return
-        tx, tags = _distinct(tx)
+        hashes = hash64(tx.event_id)
         cards, card_of = _groups(tx.card_id)
         terminals, terminal_of = _groups(tx.terminal_id)
         card_entries = np.empty(len(tx), dtype=CARD_ENTRY)
-        card_entries["time"], card_entries["amount"], card_entries["tag"] = tx.event_time, tx.amount, tags
+        card_entries["time"], card_entries["amount"] = tx.event_time, tx.amount
+        card_entries["tag"] = tags_of(hashes)
         term_entries = np.empty(len(tx), dtype=TERMINAL_ENTRY)
-        term_entries["time"], term_entries["tag"] = tx.event_time, tags & ~FRAUD_BIT
-        self._run(
-            self._keys(cards, terminals),
-            [len(cards), self._card_horizon, self._terminal_horizon],
-            pack_groups(card_entries, card_of, len(cards))
-            + pack_groups(term_entries, terminal_of, len(terminals)),
-        )
+        term_entries["time"], term_entries["tag"] = tx.event_time, tags_of(hashes) & ~FRAUD_BIT
+        card_args = self._per_key(card_entries, card_of, len(cards), self._card_horizon)
+        term_args = self._per_key(term_entries, terminal_of, len(terminals), self._terminal_horizon)
+        self._run(b"tx", hashes, self._keys(cards, terminals), len(cards), card_args + term_args)
 
     def record_labels(self, labels: TransactionColumns) -> None:
         """Marks the labelled transactions as frauds on their terminals (is_fraud 0 rows are ignored)."""
-        if not (labels.is_fraud == 1).any():
+        frauds = labels.take(labels.is_fraud == 1)
+        if len(frauds) == 0:
             return
-        frauds, tags = _distinct(labels.take(labels.is_fraud == 1))
+        hashes = hash64(frauds.event_id)
         terminals, terminal_of = _groups(frauds.terminal_id)
         entries = np.empty(len(frauds), dtype=TERMINAL_ENTRY)
-        entries["time"], entries["tag"] = frauds.event_time, tags | FRAUD_BIT
+        entries["time"], entries["tag"] = frauds.event_time, tags_of(hashes) | FRAUD_BIT
+        # No trimming here (a zero cutoff): a label's time is its transaction's, days in the past.
+        args = self._per_key(entries, terminal_of, len(terminals), None)
         empty = np.array([], dtype=np.str_)
-        # No trimming here (an infinite horizon): a label's time is its transaction's, days in the past.
-        self._run(
-            self._keys(empty, terminals),
-            [0, 0, NO_TRIM],
-            pack_groups(entries, terminal_of, len(terminals)),
-        )
+        self._run(b"labels", hashes, self._keys(empty, terminals), 0, args)
 
-    def _run(self, keys: list[str], head: list[int], blobs: list[bytes]) -> None:
-        args: list[Any] = [self._ttl_ms, *head, *blobs]
-        self._redis(lambda: self._append(keys=keys, args=args))
+    @staticmethod
+    def _per_key(
+        entries: npt.NDArray[np.void], group: npt.NDArray[np.int64], n: int, horizon: int | None
+    ) -> list[Any]:
+        """Script arguments per key: the blob of new entries, and the cutoff for old ones (0: none)."""
+        blobs, newest = pack_groups(entries, group, n)
+        cutoffs = [0] * n if horizon is None else (entries["time"][newest] - horizon).tolist()
+        return [x for pair in zip(blobs, cutoffs, strict=True) for x in pair]
+
+    def _run(self, kind: bytes, hashes: Hashes, keys: list[str], n_cards: int, per_key: list[Any]) -> None:
+        digest = hashlib.blake2b(kind + np.unique(hashes).tobytes(), digest_size=16).hexdigest()
+        marker = f"{self._prefix}:applied:{digest}"
+        args = [*self._ttls, n_cards, *per_key]
+        self._redis(lambda: self._append(keys=[marker, *keys], args=args))

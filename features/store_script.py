@@ -1,58 +1,47 @@
 """The one Lua script that writes the online state: a whole batch in one atomic EVALSHA.
 
-For each key it appends the new entries whose tag the value does not hold yet (so a batch applied
-twice changes nothing: a retry after a crash is harmless), drops the leading entries older than the
-newest new entry minus the horizon (event time; values are appended in about time order, so the old
-ones sit at the front), and sets the TTL (wall time) so that idle cards and terminals disappear. The
-cutoff depends only on entries the key already holds after the first application, so re-applying any
-part of an applied batch trims nothing more: the state stays byte for byte the same. A tag is searched
-as a plain substring and accepted only at an entry's tag offset, so bytes of a time or amount never
-match.
+Per key it appends the batch's new entries and refreshes the TTL (wall time) so that idle cards and
+terminals disappear: two O(1) commands, no copy of the value. Old entries are dropped in event time,
+each time a key's length crosses a multiple of CHECK_EVERY entries: then the leading entries older
+than the key's cutoff (its newest new entry's time minus the horizon) go. Values are appended in about
+time order, so the old entries sit at the front. A value thus holds its live entries plus a few.
+
+Idempotence: the first command sets a marker for the batch (a digest of its event ids) with SET NX;
+a batch already applied finds its marker and changes nothing. A retry that regroups the events
+differently does append copies, and readers count an entry with the same entity, time and tag once.
 """
 
 from __future__ import annotations
 
-CARD_STRIDE = 24
-TERMINAL_STRIDE = 16
+from features.store_layout import CARD_ENTRY, TERMINAL_ENTRY
 
-# KEYS: card keys, then terminal keys.
-# ARGV: ttl_ms, n_card_keys, card_horizon_ms, terminal_horizon_ms, then per key one blob of new entries,
-# sorted by time.
+CHECK_EVERY = 4
+
+# KEYS: the batch marker, the card keys, the terminal keys.
+# ARGV: card_ttl_ms, terminal_ttl_ms, marker_ttl_ms, n_card_keys, then per key: its new entries (one
+# blob) and the cutoff in event-time ms (0: never drop entries, for labels).
 APPEND_ENTRIES = f"""
-local ttl = ARGV[1]
-local n_cards = tonumber(ARGV[2])
-local card_horizon = tonumber(ARGV[3])
-local terminal_horizon = tonumber(ARGV[4])
-local added = 0
-for i, key in ipairs(KEYS) do
-  local stride, horizon = {TERMINAL_STRIDE}, terminal_horizon
-  if i <= n_cards then stride, horizon = {CARD_STRIDE}, card_horizon end
-  local tag_at = stride - 8
-  local blob = ARGV[4 + i]
-  local cutoff = struct.unpack('<i8', blob, #blob - stride + 1) - horizon
-  local old = redis.call('GET', key) or ''
-  local new = {{}}
-  for p = 1, #blob, stride do
-    local tag = string.sub(blob, p + tag_at, p + stride - 1)
-    local at = string.find(old, tag, 1, true)
-    while at and (at - 1) % stride ~= tag_at do
-      at = string.find(old, tag, at + 1, true)
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 0 end
+local n_cards = tonumber(ARGV[4])
+for i = 2, #KEYS do
+  local key, j = KEYS[i], 3 + 2 * (i - 1)
+  local blob, cutoff = ARGV[j], tonumber(ARGV[j + 1])
+  local stride, ttl = {TERMINAL_ENTRY.itemsize}, ARGV[2]
+  if i - 1 <= n_cards then stride, ttl = {CARD_ENTRY.itemsize}, ARGV[1] end
+  local length = redis.call('APPEND', key, blob)
+  redis.call('PEXPIRE', key, ttl)
+  local every = stride * {CHECK_EVERY}
+  if cutoff > 0 and math.floor(length / every) > math.floor((length - #blob) / every) then
+    local first = redis.call('GETRANGE', key, 0, 7)
+    if struct.unpack('<i8', first) < cutoff then
+      local old = redis.call('GET', key)
+      local start = 1
+      while start + stride - 1 <= #old and struct.unpack('<i8', old, start) < cutoff do
+        start = start + stride
+      end
+      redis.call('SET', key, string.sub(old, start), 'PX', ttl)
     end
-    if not at then new[#new + 1] = string.sub(blob, p, p + stride - 1) end
-  end
-  local start = 1
-  while start + stride - 1 <= #old and struct.unpack('<i8', old, start) < cutoff do
-    start = start + stride
-  end
-  if #new > 0 or start > 1 then
-    local value = string.sub(old, start) .. table.concat(new)
-    if #value > 0 then
-      redis.call('SET', key, value, 'PX', ttl)
-    else
-      redis.call('DEL', key)
-    end
-    added = added + #new
   end
 end
-return added
+return 1
 """
