@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from fraudscore import __version__
 from fraudscore.errors import FraudscoreError
+from fraudscore.logs import configure_logging
 from fraudscore.settings import Settings, load_settings, setting_names
 
 # In data-flow order: infrastructure, upstream, features, model, scorer, batch, demo and bench.
@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "consumer.cli",
     "batch.cli",
     "fraudscore.demo_cli",
+    "bench.cli",
 )
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -77,6 +78,12 @@ def _add_global_flags(parser: argparse.ArgumentParser) -> None:
         help="model artifacts [FRAUDSCORE_MODEL_DIR, default artifacts/models]",
     )
     g.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    g.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one JSON object per log line, for log shippers [text]",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,10 +110,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging(args.verbose, args.log_format)
     handler: Handler = args.handler
     try:
         settings = settings_from_args(args)
