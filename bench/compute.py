@@ -1,0 +1,108 @@
+"""Compute alone: the scorer's own stages over the same events, in memory, on one core, no I/O.
+
+Decode (`decode_batch` over the consumed Kafka messages), features (the online store's own `read`,
+its vectorised windows, over an in-memory snapshot of the warm feature state: MGET answered from a
+dict), predict and reasons (`score_batch`), and encode (the prediction and alert records, Avro).
+The warm state spans the longest window plus the label delay, so it is the steady-state size the
+scorer reads; the snapshot does not grow with the batches, which the real state does not either.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import redis
+from confluent_kafka import Consumer
+from tqdm import tqdm
+
+from bench.exceptions import BenchError
+from bench.throughput import Throughput
+from bench.workload import STATE_PREFIX
+from consumer.decode import decode_batch
+from consumer.outputs import alert_records, prediction_records
+from consumer.scoring import score_batch
+from features.online import OnlineFeatureStore
+from models.artifact import load_artifact
+from models.scoring import ScoringCore
+from schemas import Codec, open_schema_source
+
+
+class SnapshotRedis:
+    """Just enough of a Redis client for `OnlineFeatureStore.read`: MGET from a dict of values."""
+
+    def __init__(self, values: dict[str, bytes]) -> None:
+        self._values = values
+        self.connection_pool = SimpleNamespace(connection_kwargs={})
+
+    def register_script(self, _script: str) -> None:
+        return None
+
+    def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        get = self._values.get
+        return [get(k) for k in keys]
+
+
+def snapshot(client: redis.Redis[bytes], tag: str) -> dict[str, bytes]:
+    keys = [k.decode() for k in client.scan_iter(match=f"{STATE_PREFIX}:*:{tag}-*", count=5000)]
+    out: dict[str, bytes] = {}
+    for start in range(0, len(keys), 5000):
+        chunk = keys[start : start + 5000]
+        out.update({k: v for k, v in zip(chunk, client.mget(chunk), strict=True) if v is not None})
+    return out
+
+
+def read_messages(kafka: dict[str, Any], topic: str, events: int) -> list[Any]:
+    """The first `events` messages of `topic` (all partitions), kept in memory."""
+    consumer = Consumer(
+        {**kafka, "group.id": f"bench-read-{time.monotonic_ns()}", "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([topic])
+    out: list[Any] = []
+    deadline = time.monotonic() + 60 + events / 10_000
+    try:
+        while len(out) < events and time.monotonic() < deadline:
+            out.extend(m for m in consumer.consume(min(10_000, events - len(out)), 0.5) if m.error() is None)
+    finally:
+        consumer.close()
+    if len(out) < events:
+        raise BenchError(f"read back {len(out)} of {events} backlog events for the compute-only run")
+    return out
+
+
+def run_compute(
+    messages: list[Any],
+    state: dict[str, bytes],
+    model_dir: Path,
+    version: str,
+    batch_size: int,
+    transactions_topic: str,
+    label_delay_days: int,
+) -> Throughput:
+    source = open_schema_source(None)
+    tx_codec, label_codec = Codec("transaction", source), Codec("label", source)
+    pred_codec, alert_codec = Codec("prediction", source), Codec("alert", source)
+    store = OnlineFeatureStore(cast(Any, SnapshotRedis(state)), label_delay_days=label_delay_days)
+    core = ScoringCore(load_artifact(model_dir, version))
+    stages = dict.fromkeys(("decode", "features", "predict", "encode"), 0.0)
+    clock = time.perf_counter
+    for start in tqdm(range(0, len(messages), batch_size), desc="compute only", unit="batch", leave=False):
+        t0 = clock()
+        batch = decode_batch(messages[start : start + batch_size], tx_codec, label_codec, transactions_topic)
+        t1 = clock()
+        matrix = store.read(batch.transactions)
+        t2 = clock()
+        scored = score_batch(core, batch.transactions, matrix)
+        t3 = clock()
+        now_ms = int(time.time() * 1000)
+        pred_codec.encode_many(prediction_records(scored, now_ms))
+        alert_codec.encode_many(alert_records(scored, now_ms))
+        t4 = clock()
+        for name, took in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            stages[name] += took
+    seconds = sum(stages.values())
+    n = len(messages)
+    return Throughput("compute only, 1 core", n, seconds, {k: 1e6 * v / n for k, v in stages.items()})

@@ -1,0 +1,123 @@
+"""One benchmark run, phase after phase, each from the same warm feature state."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from bench import compute, latency, report, throughput
+from bench.kafka_io import PacedProducer, produce_backlog
+from bench.model import BenchModel, resolve
+from bench.servers import PARTITIONS, say, servers, topic_set
+from bench.workload import Workload, drop_state, encode, reset_state, simulate
+from features.definition import WINDOW_DAYS
+from fraudscore.redis_client import connect_redis
+from fraudscore.settings import Settings
+from schemas import Codec, open_schema_source
+
+WARM_UP_EVENTS, WARM_UP_RATE = 1000, 500.0
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    events: int
+    loop_events: int
+    rates: list[int]
+    duration_s: float
+    sweep: list[int]
+    out: Path
+
+    def live_events(self) -> int:
+        return WARM_UP_EVENTS + sum(int(r * self.duration_s) for r in self.rates)
+
+
+def run_bench(plan: BenchPlan, settings: Settings) -> int:
+    command = "fraudscore " + shlex.join(sys.argv[1:])
+    with servers(settings) as s:
+        model = resolve(s.model_dir, plan.out / "model")
+        say(f"model {model.describe()}")
+        tag = f"b{uuid.uuid4().hex[:6]}"
+        warm_days = max(WINDOW_DAYS) + s.label_delay_days + 1
+        work = simulate(tag, max(plan.events, plan.live_events()), warm_days, s.label_delay_days)
+        client = connect_redis(s.redis_url.get_secret_value(), timeout_s=30)
+        try:
+            results = _measure(plan, s, model, work, client, command)
+        finally:
+            drop_state(client, tag)
+    for line in [*report.table(results), "", *report.stage_lines(results)]:
+        print(line)
+    for what, ok in results.verdicts():
+        print(f"{'met   ' if ok else 'MISSED'}  {what}")
+    paths = report.save(results, plan.out)
+    print(f"written: {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def _measure(
+    plan: BenchPlan, s: Settings, model: BenchModel, work: Workload, client: redis.Redis[bytes], command: str
+) -> report.Results:
+    codec = Codec("transaction", open_schema_source(s.schema_registry_url))
+    with topic_set(s, "backlog") as b:
+        keys, values = encode(work.slice(0, plan.events), codec)
+        produce_backlog(b.kafka_common(), b.topic_transactions, keys, values)
+        runs: list[throughput.Throughput] = []
+        for size in [s.max_batch, *plan.sweep]:
+            say(f"scorer over the backlog, max-batch {size}")
+            reset_state(client, work)
+            cfg = throughput.scorer_config(
+                b, model.model_dir, model.version, max_batch=size, max_events=plan.events, until_idle_s=30.0
+            )
+            runs.append(throughput.run_scorer(cfg, plan.events))
+        say(f"per-event loop over the first {plan.loop_events:,} events")
+        reset_state(client, work)
+        loop = throughput.run_per_event_loop(b, model.model_dir, model.version, plan.loop_events)
+        say("compute alone, in memory")
+        reset_state(client, work)
+        messages = compute.read_messages(b.kafka_common(), b.topic_transactions, plan.events)
+        state = compute.snapshot(client, work.tag)
+        alone = compute.run_compute(
+            messages,
+            state,
+            model.model_dir,
+            model.version,
+            s.max_batch,
+            b.topic_transactions,
+            s.label_delay_days,
+        )
+        del messages, state
+    lat = _latencies(plan, s, model, work, client, codec)
+    sweep = sorted(runs, key=lambda t: int(t.label.rsplit(" ", 1)[1]))
+    return report.Results(command, model.describe(), plan.events, runs[0], sweep, loop, alone, lat)
+
+
+def _latencies(
+    plan: BenchPlan, s: Settings, model: BenchModel, work: Workload, client: redis.Redis[bytes], codec: Codec
+) -> list[latency.Latency]:
+    out: list[latency.Latency] = []
+    with topic_set(s, "live") as live:
+        reset_state(client, work)
+        extra = ["--max-wait-ms", str(s.max_wait_ms), "--max-batch", str(s.max_batch)]
+        proc = latency.scorer_process(live, model.model_dir, model.version, extra)
+        reader = latency.PredictionReader(live, PARTITIONS)
+        producer = PacedProducer(live.kafka_common(), live.topic_transactions)
+        phases = [(WARM_UP_RATE, WARM_UP_EVENTS, True)]
+        phases += [(float(r), int(r * plan.duration_s), False) for r in plan.rates]
+        try:
+            start = 0
+            for rate, n, warm_up in phases:
+                part = work.slice(start, start + n)
+                start += n
+                keys, values = encode(part, codec)
+                say(f"latency: {n:,} events at {rate:,.0f} events/s" + (" (warm-up)" if warm_up else ""))
+                result = latency.measure(producer, reader, part.event_id.tolist(), keys, values, rate)
+                if not warm_up:
+                    out.append(result)
+        finally:
+            reader.close()
+            latency.stop_scorer(proc)
+    return out
