@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import redis
@@ -25,9 +26,16 @@ PREFIX = "fsbench"
 
 @dataclass(frozen=True)
 class Measurement:
+    """Per event: wall time of the calls, the CPU time this process spent in them, and the CPU time
+    the Redis server spent (INFO cpu, which includes the INFO call itself: a few us per batch)."""
+
     batch: int
     read_us_per_event: float
     write_us_per_event: float
+    read_cpu_us_per_event: float
+    write_cpu_us_per_event: float
+    redis_read_us_per_event: float
+    redis_write_us_per_event: float
     label_us_per_label: float
     card_bytes: float
     terminal_bytes: float
@@ -63,20 +71,28 @@ def measure(
             store.record_labels(frauds.take(slice(known, upto)))
             label_seconds += time.perf_counter() - start
             labelled, known = labelled + upto - known, upto
-        read_s = write_s = 0.0
+        wall, cpu, server = np.zeros(2), np.zeros(2), np.zeros(2)
         timed = list(_batches(tx.take(slice(warm, None)), batch))[:-1]
         for part in tqdm(timed, desc="timing", unit="batch"):
-            start = time.perf_counter()
-            store.read(part)
-            read_s += time.perf_counter() - start
-            start = time.perf_counter()
-            store.record_transactions(part)
-            write_s += time.perf_counter() - start
-        events = batch * len(timed)
+            for k, call in enumerate((store.read, store.record_transactions)):
+                start, start_cpu, start_server = (
+                    time.perf_counter(),
+                    time.process_time(),
+                    _server_cpu_s(client),
+                )
+                call(part)
+                wall[k] += time.perf_counter() - start
+                cpu[k] += time.process_time() - start_cpu
+                server[k] += _server_cpu_s(client) - start_server
+        per_event = 1e6 / (batch * len(timed))
         return Measurement(
             batch=batch,
-            read_us_per_event=1e6 * read_s / events,
-            write_us_per_event=1e6 * write_s / events,
+            read_us_per_event=wall[0] * per_event,
+            write_us_per_event=wall[1] * per_event,
+            read_cpu_us_per_event=cpu[0] * per_event,
+            write_cpu_us_per_event=cpu[1] * per_event,
+            redis_read_us_per_event=server[0] * per_event,
+            redis_write_us_per_event=server[1] * per_event,
             label_us_per_label=1e6 * label_seconds / max(labelled, 1),
             card_bytes=_median_memory(client, f"{PREFIX}:c:*"),
             terminal_bytes=_median_memory(client, f"{PREFIX}:t:*"),
@@ -86,6 +102,12 @@ def measure(
     finally:
         for keys in _chunks(client.scan_iter(match=f"{PREFIX}:*", count=5000)):
             client.unlink(*keys)
+
+
+def _server_cpu_s(client: redis.Redis[bytes]) -> float:
+    """CPU seconds the Redis server has used: unlike timings, it does not grow when jobs share cores."""
+    cpu: Any = client.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
 def _chunks(keys: Iterator[bytes], size: int = 5000) -> Iterator[list[bytes]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -56,6 +57,17 @@ def _groups(ids: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], npt.NDArra
     return distinct, inverse.astype(np.int64).reshape(-1)
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """What reading and then recording one batch both need, computed once."""
+
+    hashes: Hashes
+    card_of: npt.NDArray[np.int64]
+    terminal_of: npt.NDArray[np.int64]
+    n_cards: int
+    keys: list[str]
+
+
 class OnlineFeatureStore:
     def __init__(
         self,
@@ -79,6 +91,7 @@ class OnlineFeatureStore:
         self._terminal_horizon = terminal_horizon_ms(label_delay_days) + trim_slack_ms
         self._ttls = [self._card_horizon + ttl_slack_ms, self._terminal_horizon + ttl_slack_ms, marker_ttl_ms]
         self._append = client.register_script(APPEND_ENTRIES)
+        self._last: tuple[TransactionColumns, _Batch] | None = None
 
     def _redis(self, call: Callable[[], T]) -> T:
         try:
@@ -91,19 +104,29 @@ class OnlineFeatureStore:
         p = self._prefix
         return [card_key(p, c) for c in cards.tolist()] + [terminal_key(p, t) for t in terminals.tolist()]
 
+    def _batch(self, tx: TransactionColumns) -> _Batch:
+        # The scorer records the very batch it has just read: the second call reuses the first's work.
+        if self._last is not None and self._last[0] is tx:
+            return self._last[1]
+        cards, card_of = _groups(tx.card_id)
+        terminals, terminal_of = _groups(tx.terminal_id)
+        batch = _Batch(hash64(tx.event_id), card_of, terminal_of, len(cards), self._keys(cards, terminals))
+        self._last = (tx, batch)
+        return batch
+
     def read(self, tx: TransactionColumns) -> npt.NDArray[np.float32]:
         """The (n, F) feature matrix of the batch, as `compute_features` would give it."""
         if len(tx) == 0:
             return np.empty((0, len(FEATURE_NAMES)), dtype=np.float32)
-        cards, card_of = _groups(tx.card_id)
-        terminals, terminal_of = _groups(tx.terminal_id)
-        values = self._redis(lambda: self._client.mget(self._keys(cards, terminals)))
-        card_state, card_group = parse(values[: len(cards)], CARD_ENTRY)
-        term_state, term_group = parse(values[len(cards) :], TERMINAL_ENTRY)
+        b = self._batch(tx)
+        card_of, terminal_of = b.card_of, b.terminal_of
+        values = self._redis(lambda: self._client.mget(b.keys))
+        card_state, card_group = parse(values[: b.n_cards], CARD_ENTRY)
+        term_state, term_group = parse(values[b.n_cards :], TERMINAL_ENTRY)
 
         # The batch's own events join the state; one the state holds already (a retried batch) has
         # the same entity, time and tag as its copy there, and counts once.
-        time, tags = tx.event_time.astype(np.int64), tags_of(hash64(tx.event_id))
+        time, tags = tx.event_time.astype(np.int64), tags_of(b.hashes)
         cards_seen = Entries(
             np.concatenate((card_group, card_of)),
             np.concatenate((card_state["time"], time)),
@@ -127,17 +150,16 @@ class OnlineFeatureStore:
         """Adds the transactions to their cards' and terminals' state; applying a batch twice is a no-op."""
         if len(tx) == 0:
             return
-        hashes = hash64(tx.event_id)
-        cards, card_of = _groups(tx.card_id)
-        terminals, terminal_of = _groups(tx.terminal_id)
+        b = self._batch(tx)
+        tags = tags_of(b.hashes)
         card_entries = np.empty(len(tx), dtype=CARD_ENTRY)
-        card_entries["time"], card_entries["amount"] = tx.event_time, tx.amount
-        card_entries["tag"] = tags_of(hashes)
+        card_entries["time"], card_entries["amount"], card_entries["tag"] = tx.event_time, tx.amount, tags
         term_entries = np.empty(len(tx), dtype=TERMINAL_ENTRY)
-        term_entries["time"], term_entries["tag"] = tx.event_time, tags_of(hashes) & ~FRAUD_BIT
-        card_args = self._per_key(card_entries, card_of, len(cards), self._card_horizon)
-        term_args = self._per_key(term_entries, terminal_of, len(terminals), self._terminal_horizon)
-        self._run(b"tx", hashes, self._keys(cards, terminals), len(cards), card_args + term_args)
+        term_entries["time"], term_entries["tag"] = tx.event_time, tags & ~FRAUD_BIT
+        blobs = pack_groups(card_entries, b.card_of, b.n_cards)
+        blobs += pack_groups(term_entries, b.terminal_of, len(b.keys) - b.n_cards)
+        head = [b.n_cards, self._card_horizon, self._terminal_horizon, 0]
+        self._run(b"tx", b.hashes, b.keys, head, blobs)
 
     def record_labels(self, labels: TransactionColumns) -> None:
         """Marks the labelled transactions as frauds on their terminals (is_fraud 0 rows are ignored)."""
@@ -148,22 +170,15 @@ class OnlineFeatureStore:
         terminals, terminal_of = _groups(frauds.terminal_id)
         entries = np.empty(len(frauds), dtype=TERMINAL_ENTRY)
         entries["time"], entries["tag"] = frauds.event_time, tags_of(hashes) | FRAUD_BIT
-        # No trimming here (a zero cutoff): a label's time is its transaction's, days in the past.
-        args = self._per_key(entries, terminal_of, len(terminals), None)
+        blobs = pack_groups(entries, terminal_of, len(terminals))
         empty = np.array([], dtype=np.str_)
-        self._run(b"labels", hashes, self._keys(empty, terminals), 0, args)
+        # A label's time is its transaction's, days in the past: the cutoff it gives is conservative.
+        head = [0, 0, self._terminal_horizon, 1]
+        self._run(b"labels", hashes, self._keys(empty, terminals), head, blobs)
 
-    @staticmethod
-    def _per_key(
-        entries: npt.NDArray[np.void], group: npt.NDArray[np.int64], n: int, horizon: int | None
-    ) -> list[Any]:
-        """Script arguments per key: the blob of new entries, and the cutoff for old ones (0: none)."""
-        blobs, newest = pack_groups(entries, group, n)
-        cutoffs = [0] * n if horizon is None else (entries["time"][newest] - horizon).tolist()
-        return [x for pair in zip(blobs, cutoffs, strict=True) for x in pair]
-
-    def _run(self, kind: bytes, hashes: Hashes, keys: list[str], n_cards: int, per_key: list[Any]) -> None:
+    def _run(self, kind: bytes, hashes: Hashes, keys: list[str], head: list[int], blobs: list[bytes]) -> None:
+        """One script call; `head`: number of card keys, card and terminal horizons, skip_known."""
         digest = hashlib.blake2b(kind + np.unique(hashes).tobytes(), digest_size=16).hexdigest()
         marker = f"{self._prefix}:applied:{digest}"
-        args = [*self._ttls, n_cards, *per_key]
+        args: list[Any] = [*self._ttls, *head, *blobs]
         self._redis(lambda: self._append(keys=[marker, *keys], args=args))

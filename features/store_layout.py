@@ -48,14 +48,10 @@ def parse(
     return entries, group
 
 
-def pack_groups(
-    entries: npt.NDArray[np.void], group: npt.NDArray[np.int64], n_groups: int
-) -> tuple[list[bytes], npt.NDArray[np.intp]]:
-    """Per group, its entries in time order as one byte string; and the index of each group's newest
-    entry (every group must have at least one)."""
+def pack_groups(entries: npt.NDArray[np.void], group: npt.NDArray[np.int64], n_groups: int) -> list[bytes]:
+    """Per group, its entries in time order as one byte string."""
     order = np.lexsort((entries["time"], group))
     data = entries[order].tobytes()
     bounds = np.searchsorted(group[order], np.arange(n_groups + 1))
     cuts = (bounds * entries.dtype.itemsize).tolist()
-    blobs = [data[a:b] for a, b in pairwise(cuts)]
-    return blobs, order[bounds[1:] - 1]
+    return [data[a:b] for a, b in pairwise(cuts)]

@@ -2,44 +2,62 @@
 
 Per key it appends the batch's new entries and refreshes the TTL (wall time) so that idle cards and
 terminals disappear: two O(1) commands, no copy of the value. Old entries are dropped in event time,
-each time a key's length crosses a multiple of CHECK_EVERY entries: then the leading entries older
-than the key's cutoff (its newest new entry's time minus the horizon) go. Values are appended in about
-time order, so the old entries sit at the front. A value thus holds its live entries plus a few.
+each time a key's length crosses a multiple of CHECK_EVERY entries: if its first entry is older than
+the cutoff (the newest new entry's time minus the horizon), the leading entries older than the cutoff
+go. Values are appended in about time order, so the old entries sit at the front; a fraud label is
+appended days after its transaction's neighbours, and goes at the latest when they do (a label delay
+later). A value thus holds its live entries plus about CHECK_EVERY more.
 
 Idempotence: the first command sets a marker for the batch (a digest of its event ids) with SET NX;
-a batch already applied finds its marker and changes nothing. A retry that regroups the events
+a batch already applied finds its marker and changes nothing. A retry that regroups transactions
 differently does append copies, and readers count an entry with the same entity, time and tag once.
+Labels are few (about one transaction in a hundred), so their entries are also looked for in the value
+before being appended: a label redelivered in any grouping is stored once.
 """
 
 from __future__ import annotations
 
 from features.store_layout import CARD_ENTRY, TERMINAL_ENTRY
 
-CHECK_EVERY = 4
+CHECK_EVERY = 16
 
 # KEYS: the batch marker, the card keys, the terminal keys.
-# ARGV: card_ttl_ms, terminal_ttl_ms, marker_ttl_ms, n_card_keys, then per key: its new entries (one
-# blob) and the cutoff in event-time ms (0: never drop entries, for labels).
+# ARGV: card_ttl_ms, terminal_ttl_ms, marker_ttl_ms, n_card_keys, card_horizon_ms, terminal_horizon_ms
+# (0: never drop entries), skip_known (1: append only entries the value does not hold yet; for labels,
+# which are few and may be redelivered in other groupings), then per key one blob of new entries, sorted
+# by time.
 APPEND_ENTRIES = f"""
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 0 end
-local n_cards = tonumber(ARGV[4])
+local call, unpack, floor = redis.call, struct.unpack, math.floor
+if not call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 0 end
+local n_cards, skip_known = tonumber(ARGV[4]), ARGV[7] == '1'
+local card_horizon, terminal_horizon = tonumber(ARGV[5]), tonumber(ARGV[6])
 for i = 2, #KEYS do
-  local key, j = KEYS[i], 3 + 2 * (i - 1)
-  local blob, cutoff = ARGV[j], tonumber(ARGV[j + 1])
-  local stride, ttl = {TERMINAL_ENTRY.itemsize}, ARGV[2]
-  if i - 1 <= n_cards then stride, ttl = {CARD_ENTRY.itemsize}, ARGV[1] end
-  local length = redis.call('APPEND', key, blob)
-  redis.call('PEXPIRE', key, ttl)
-  local every = stride * {CHECK_EVERY}
-  if cutoff > 0 and math.floor(length / every) > math.floor((length - #blob) / every) then
-    local first = redis.call('GETRANGE', key, 0, 7)
-    if struct.unpack('<i8', first) < cutoff then
-      local old = redis.call('GET', key)
-      local start = 1
-      while start + stride - 1 <= #old and struct.unpack('<i8', old, start) < cutoff do
-        start = start + stride
+  local key, blob = KEYS[i], ARGV[6 + i]
+  local stride, ttl, horizon = {TERMINAL_ENTRY.itemsize}, ARGV[2], terminal_horizon
+  if i - 1 <= n_cards then stride, ttl, horizon = {CARD_ENTRY.itemsize}, ARGV[1], card_horizon end
+  if skip_known then
+    local old, new = call('GET', key) or '', {{}}
+    for p = 1, #blob, stride do
+      local entry = string.sub(blob, p, p + stride - 1)
+      local at = string.find(old, entry, 1, true)
+      while at and (at - 1) % stride ~= 0 do at = string.find(old, entry, at + 1, true) end
+      if not at then new[#new + 1] = entry end
+    end
+    blob = table.concat(new)
+  end
+  if #blob > 0 then
+    local length = call('APPEND', key, blob)
+    call('PEXPIRE', key, ttl)
+    local every = stride * {CHECK_EVERY}
+    if horizon > 0 and floor(length / every) > floor((length - #blob) / every) then
+      local cutoff = unpack('<i8', blob, #blob - stride + 1) - horizon
+      if unpack('<i8', call('GETRANGE', key, 0, 7)) < cutoff then
+        local old, start = call('GET', key), 1 + stride
+        while start + stride - 1 <= #old and unpack('<i8', old, start) < cutoff do
+          start = start + stride
+        end
+        call('SET', key, string.sub(old, start), 'PX', ttl)
       end
-      redis.call('SET', key, string.sub(old, start), 'PX', ttl)
     end
   end
 end
