@@ -19,7 +19,7 @@ from schemas.exceptions import DecodeError, SchemaError
 from schemas.registry import SchemaSource, current_schemas, full_name, parse
 
 MAGIC = 0
-HEADER = struct.Struct(">bI")
+HEADER = struct.Struct(">BI")
 
 
 @dataclass(frozen=True)

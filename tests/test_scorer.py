@@ -127,3 +127,43 @@ def test_endpoints_report_health_readiness_and_metrics(settings: Settings) -> No
     assert f'fraudscore_model_info{{version="{scorer.models.version}"}} 1.0' in text
     assert 'fraudscore_stage_seconds_count{stage="predict"}' in text
     assert "fraudscore_event_to_prediction_seconds_bucket" in text
+
+
+def test_tail_decodes_what_downstream_services_receive(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from consumer.scorer import Scorer
+    from fraudscore.cli import main
+
+    make_model(settings.model_dir)
+    events = make_events(40, seed=5)
+    events[0]["amount"] = 900.0  # an alert for sure
+    send_events(settings, events)
+    send(settings, settings.topic_transactions, [(b"C9", b"\x00garbage")])
+    Scorer(scorer_config(settings, until_idle_s=2.0)).run()
+    capsys.readouterr()
+
+    common = [
+        "--bootstrap-servers",
+        settings.kafka_bootstrap_servers,
+        "--topic-predictions",
+        settings.topic_predictions,
+        "--topic-alerts",
+        settings.topic_alerts,
+        "--topic-dlq",
+        settings.topic_dlq,
+    ]
+    assert main([*common, "tail", "predictions", "--from-beginning", "--max", "40", "--json"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert sorted(x["event_id"] for x in lines) == sorted(e["event_id"] for e in events)
+
+    assert main([*common, "tail", "alerts", "--from-beginning", "--until-idle", "3"]) == 0
+    alert_lines = capsys.readouterr().out.splitlines()
+    assert any(events[0]["event_id"] in x and "because tx_amount=900" in x for x in alert_lines)
+
+    assert main([*common, "tail", "dlq", "--from-beginning", "--max", "1"]) == 0
+    dlq = capsys.readouterr().out
+    assert "stage decode" in dlq
+    assert "8 bytes" in dlq
