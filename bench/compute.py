@@ -15,20 +15,19 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
-import redis
 from confluent_kafka import Consumer
 from tqdm import tqdm
 
 from bench.exceptions import BenchError
 from bench.throughput import Throughput
-from bench.workload import STATE_PREFIX
 from consumer.decode import decode_batch
-from consumer.outputs import alert_records, prediction_records
+from consumer.outputs import alert_records, encode_predictions
 from consumer.scoring import score_batch
 from features.online import OnlineFeatureStore
 from models.artifact import load_artifact
 from models.scoring import ScoringCore
 from schemas import Codec, open_schema_source
+from schemas.columnar import ColumnarEncoder
 
 
 class SnapshotRedis:
@@ -44,15 +43,6 @@ class SnapshotRedis:
     def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         get = self._values.get
         return [get(k) for k in keys]
-
-
-def snapshot(client: redis.Redis[bytes], tag: str) -> dict[str, bytes]:
-    keys = [k.decode() for k in client.scan_iter(match=f"{STATE_PREFIX}:*:{tag}-*", count=5000)]
-    out: dict[str, bytes] = {}
-    for start in range(0, len(keys), 5000):
-        chunk = keys[start : start + 5000]
-        out.update({k: v for k, v in zip(chunk, client.mget(chunk), strict=True) if v is not None})
-    return out
 
 
 def read_messages(kafka: dict[str, Any], topic: str, events: int) -> list[Any]:
@@ -85,6 +75,7 @@ def run_compute(
     source = open_schema_source(None)
     tx_codec, label_codec = Codec("transaction", source), Codec("label", source)
     pred_codec, alert_codec = Codec("prediction", source), Codec("alert", source)
+    pred_encoder = ColumnarEncoder(pred_codec)
     store = OnlineFeatureStore(cast(Any, SnapshotRedis(state)), label_delay_days=label_delay_days)
     core = ScoringCore(load_artifact(model_dir, version))
     stages = dict.fromkeys(("decode", "features", "predict", "encode"), 0.0)
@@ -98,7 +89,7 @@ def run_compute(
         scored = score_batch(core, batch.transactions, matrix)
         t3 = clock()
         now_ms = int(time.time() * 1000)
-        pred_codec.encode_many(prediction_records(scored, now_ms))
+        encode_predictions(scored, now_ms, pred_encoder)
         alert_codec.encode_many(alert_records(scored, now_ms))
         t4 = clock()
         for name, took in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):

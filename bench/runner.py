@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import shlex
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
+from pydantic import SecretStr
 
 from bench import compute, latency, report, throughput
 from bench.kafka_io import PacedProducer, produce_backlog
 from bench.model import BenchModel, resolve
 from bench.servers import PARTITIONS, say, servers, topic_set
-from bench.workload import Workload, drop_state, encode, reset_state, simulate
+from bench.workload import FeatureState, Workload, bench_redis_url, encode, simulate
 from features.definition import WINDOW_DAYS
 from fraudscore.redis_client import connect_redis
 from fraudscore.settings import Settings
@@ -38,17 +37,18 @@ class BenchPlan:
 
 def run_bench(plan: BenchPlan, settings: Settings) -> int:
     command = "fraudscore " + shlex.join(sys.argv[1:])
-    with servers(settings) as s:
-        model = resolve(s.model_dir, plan.out / "model")
+    with servers(settings) as found:
+        model = resolve(found.model_dir, plan.out / "model")
         say(f"model {model.describe()}")
-        tag = f"b{uuid.uuid4().hex[:6]}"
+        bench_url = bench_redis_url(found.redis_url.get_secret_value())
+        s = found.model_copy(update={"redis_url": SecretStr(bench_url)})
         warm_days = max(WINDOW_DAYS) + s.label_delay_days + 1
-        work = simulate(tag, max(plan.events, plan.live_events()), warm_days, s.label_delay_days)
-        client = connect_redis(s.redis_url.get_secret_value(), timeout_s=30)
+        work = simulate(max(plan.events, plan.live_events()), warm_days, s.label_delay_days)
+        state = FeatureState(connect_redis(s.redis_url.get_secret_value(), timeout_s=30), work)
         try:
-            results = _measure(plan, s, model, work, client, command)
+            results = _measure(plan, s, model, work, state, command)
         finally:
-            drop_state(client, tag)
+            state.drop()
     for line in [*report.table(results), "", *report.stage_lines(results)]:
         print(line)
     for what, ok in results.verdicts():
@@ -59,7 +59,7 @@ def run_bench(plan: BenchPlan, settings: Settings) -> int:
 
 
 def _measure(
-    plan: BenchPlan, s: Settings, model: BenchModel, work: Workload, client: redis.Redis[bytes], command: str
+    plan: BenchPlan, s: Settings, model: BenchModel, work: Workload, state: FeatureState, command: str
 ) -> report.Results:
     codec = Codec("transaction", open_schema_source(s.schema_registry_url))
     with topic_set(s, "backlog") as b:
@@ -68,39 +68,38 @@ def _measure(
         runs: list[throughput.Throughput] = []
         for size in [s.max_batch, *plan.sweep]:
             say(f"scorer over the backlog, max-batch {size}")
-            reset_state(client, work)
+            state.restore()
             cfg = throughput.scorer_config(
                 b, model.model_dir, model.version, max_batch=size, max_events=plan.events, until_idle_s=30.0
             )
             runs.append(throughput.run_scorer(cfg, plan.events))
         say(f"per-event loop over the first {plan.loop_events:,} events")
-        reset_state(client, work)
+        state.restore()
         loop = throughput.run_per_event_loop(b, model.model_dir, model.version, plan.loop_events)
         say("compute alone, in memory")
-        reset_state(client, work)
+        state.restore()
         messages = compute.read_messages(b.kafka_common(), b.topic_transactions, plan.events)
-        state = compute.snapshot(client, work.tag)
         alone = compute.run_compute(
             messages,
-            state,
+            state.values(),
             model.model_dir,
             model.version,
             s.max_batch,
             b.topic_transactions,
             s.label_delay_days,
         )
-        del messages, state
-    lat = _latencies(plan, s, model, work, client, codec)
+        del messages
+    lat = _latencies(plan, s, model, work, state, codec)
     sweep = sorted(runs, key=lambda t: int(t.label.rsplit(" ", 1)[1]))
     return report.Results(command, model.describe(), plan.events, runs[0], sweep, loop, alone, lat)
 
 
 def _latencies(
-    plan: BenchPlan, s: Settings, model: BenchModel, work: Workload, client: redis.Redis[bytes], codec: Codec
+    plan: BenchPlan, s: Settings, model: BenchModel, work: Workload, state: FeatureState, codec: Codec
 ) -> list[latency.Latency]:
     out: list[latency.Latency] = []
     with topic_set(s, "live") as live:
-        reset_state(client, work)
+        state.restore()
         extra = ["--max-wait-ms", str(s.max_wait_ms), "--max-batch", str(s.max_batch)]
         proc = latency.scorer_process(live, model.model_dir, model.version, extra)
         reader = latency.PredictionReader(live, PARTITIONS)

@@ -102,7 +102,8 @@ def topic_set(settings: Settings, label: str) -> Iterator[Settings]:
 def _delete(conf: dict[str, Any], names: list[str]) -> None:
     from confluent_kafka.admin import AdminClient
 
-    for future in AdminClient(conf).delete_topics(names, operation_timeout=10).values():
+    admin = AdminClient(conf)  # kept referenced until the futures resolve, or they fail with _DESTROY
+    for future in admin.delete_topics(names, operation_timeout=10).values():
         try:
             future.result()
         except Exception as exc:  # best effort: a topic left behind is harmless and named "bench-"

@@ -1,32 +1,32 @@
-"""The benchmark's events: simulated, namespaced by run, encoded once, and the feature state they need.
+"""The benchmark's events (simulated, encoded once) and the feature state every phase starts from.
 
-Every id (event, card, terminal) carries the run's tag, so the feature keys the run writes never touch
-a real card's state in the same Redis, and `reset_state` can delete exactly the run's keys. Before each
-measured phase the store holds the same warm history (the longest window plus the label delay), so
-every phase reads feature state of realistic size and starts from the same point.
+The bench keeps its feature state in a Redis database of its own (`BENCH_DB`, which must be empty), so
+it never touches the state a real scorer reads, and it can put back the same warm history (the longest
+window plus the label delay, written once, then restored from a DUMP) before each measured phase: every
+phase reads feature state of realistic size and starts from the same point.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
-import numpy as np
 import redis
 from tqdm import tqdm
 
+from bench.exceptions import BenchError
 from features.definition import DAY_MS
 from features.online import OnlineFeatureStore
 from producer.simulator import SimulationConfig, Simulator, concat
 from schemas import Codec
 from schemas.history import TransactionColumns
 
-STATE_PREFIX = "fs"  # the scorer's own feature-store prefix: the run's ids keep its keys apart
+BENCH_DB = 15
 
 
 @dataclass(frozen=True)
 class Workload:
-    tag: str
     warm: TransactionColumns  # history written to the store before each phase
     stream: TransactionColumns  # the events the phases produce, after `warm` in event time
     label_delay_days: int
@@ -35,11 +35,7 @@ class Workload:
         return self.stream.take(slice(start, stop))
 
 
-def _tagged(tag: str, ids: np.ndarray) -> np.ndarray:
-    return np.char.add(f"{tag}-", ids)
-
-
-def simulate(tag: str, events: int, warm_days: int, label_delay_days: int, seed: int = 11) -> Workload:
+def simulate(events: int, warm_days: int, label_delay_days: int, seed: int = 11) -> Workload:
     """`warm_days` of history and then at least `events` more, from the producer's simulator."""
     days: list[TransactionColumns] = []
     sim = Simulator(SimulationConfig(days=None, seed=seed))
@@ -54,18 +50,7 @@ def simulate(tag: str, events: int, warm_days: int, label_delay_days: int, seed:
                 break
     warm, stream = concat(days[:warm_days]), concat(days[warm_days:]).take(slice(0, events))
 
-    def namespaced(tx: TransactionColumns) -> TransactionColumns:
-        return TransactionColumns(
-            event_id=_tagged(tag, tx.event_id),
-            event_time=tx.event_time,
-            card_id=_tagged(tag, tx.card_id),
-            terminal_id=_tagged(tag, tx.terminal_id),
-            amount=tx.amount,
-            is_fraud=tx.is_fraud,
-            fraud_scenario=tx.fraud_scenario,
-        )
-
-    return Workload(tag, namespaced(warm), namespaced(stream), label_delay_days)
+    return Workload(warm, stream, label_delay_days)
 
 
 def encode(tx: TransactionColumns, codec: Codec) -> tuple[list[bytes], list[bytes]]:
@@ -105,26 +90,46 @@ def _batches(tx: TransactionColumns, size: int) -> Iterator[TransactionColumns]:
         yield tx.take(slice(start, start + size))
 
 
-def reset_state(client: redis.Redis[bytes], work: Workload) -> None:
-    """Delete the run's feature keys, then write the warm history and the labels known by its end."""
-    drop_state(client, work.tag)
-    store = OnlineFeatureStore(client, label_delay_days=work.label_delay_days, prefix=STATE_PREFIX)
-    for part in _batches(work.warm, 5000):
-        store.record_transactions(part)
-    known_by = int(work.stream.event_time[0]) - work.label_delay_days * DAY_MS
-    frauds = work.warm.take((work.warm.is_fraud == 1) & (work.warm.event_time < known_by))
-    store.record_labels(frauds)
+def bench_redis_url(url: str) -> str:
+    """The same server, database `BENCH_DB`."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{BENCH_DB}", parts.query, parts.fragment))
 
 
-def drop_state(client: redis.Redis[bytes], tag: str) -> None:
-    keys: list[bytes] = []
-    for key in client.scan_iter(match=f"{STATE_PREFIX}:*:{tag}-*", count=5000):
-        keys.append(key)
-        if len(keys) == 5000:
-            client.unlink(*keys)
-            keys = []
-    if keys:
-        client.unlink(*keys)
+class FeatureState:
+    """The warm feature state in the bench's own database, written once and restored before each phase."""
 
+    def __init__(self, client: redis.Redis[bytes], work: Workload) -> None:
+        if client.dbsize():
+            raise BenchError(
+                f"Redis database {BENCH_DB} holds keys: the bench needs it empty (it flushes it at the end)"
+            )
+        self._client = client
+        store = OnlineFeatureStore(client, label_delay_days=work.label_delay_days)
+        for part in tqdm(list(_batches(work.warm, 5000)), desc="warming features", unit="batch", leave=False):
+            store.record_transactions(part)
+        known_by = int(work.stream.event_time[0]) - work.label_delay_days * DAY_MS
+        store.record_labels(work.warm.take((work.warm.is_fraud == 1) & (work.warm.event_time < known_by)))
+        keys = list(client.scan_iter(count=5000))
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.dump(key)
+            pipe.pttl(key)
+        replies = pipe.execute()
+        self._dumps = [(k, replies[2 * i], replies[2 * i + 1]) for i, k in enumerate(keys)]
 
-ProgressFn = Callable[[int], None]
+    def restore(self) -> None:
+        self._client.flushdb()
+        pipe = self._client.pipeline(transaction=False)
+        for key, blob, ttl in self._dumps:
+            pipe.restore(key, max(int(ttl), 0), blob, replace=True)
+        pipe.execute()
+
+    def values(self) -> dict[str, bytes]:
+        """The warm state as plain values by key (after `restore`)."""
+        keys = [k for k, _, _ in self._dumps]
+        got = self._client.mget(keys)
+        return {k.decode(): v for k, v in zip(keys, got, strict=True) if v is not None}
+
+    def drop(self) -> None:
+        self._client.flushdb()

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
-from features.online import OnlineFeatureStore
 
 from consumer.collect import BatchCollector
 from consumer.commit import AtLeastOnce, CommitStrategy, ExactlyOnce
@@ -26,12 +25,14 @@ from consumer.exceptions import ScorerError
 from consumer.feature_guard import FeatureGuard
 from consumer.metrics import ScorerMetrics
 from consumer.model_holder import ModelHolder
-from consumer.outputs import alert_records, prediction_records
+from consumer.outputs import alert_records, encode_predictions
 from consumer.scoring import score_batch
 from consumer.sink import OutputSink
 from consumer.status import RunSummary
+from features.online import OnlineFeatureStore
 from fraudscore.redis_client import connect_redis
 from schemas import Codec, open_schema_source
+from schemas.columnar import ColumnarEncoder
 
 log = logging.getLogger(__name__)
 LATENCY_SAMPLES = 32
@@ -69,6 +70,7 @@ class Scorer:
         self.codecs = {
             n: Codec(n, source) for n in ("transaction", "label", "prediction", "alert", "dead_letter")
         }
+        self._prediction_encoder = ColumnarEncoder(self.codecs["prediction"])
         self.models = ModelHolder(cfg.model_dir, cfg.model_version, cfg.reload_interval_s, clock)
         self.metrics = ScorerMetrics()
         self.metrics.set_model(self.models.version)
@@ -198,7 +200,7 @@ class Scorer:
         self.sink.send_many(
             topics.predictions,
             keys,
-            self.codecs["prediction"].encode_many(prediction_records(scored, now_ms)),
+            encode_predictions(scored, now_ms, self._prediction_encoder),
         )
         alert_rows = scored.alert_rows
         self.sink.send_many(
