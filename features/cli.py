@@ -63,7 +63,7 @@ def run_load(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from features.exceptions import FeatureInputError
-    from features.load import warm_store
+    from features.load import select_for_warming, warm_store
     from features.online import OnlineFeatureStore
     from fraudscore.redis_client import connect_redis
     from schemas.history import read_history
@@ -76,8 +76,9 @@ def run_load(args: argparse.Namespace, settings: Settings) -> int:
         raise FeatureInputError(f"{args.history} is not a history file ({type(exc).__name__})") from None
     url = settings.redis_url.get_secret_value()
     store = OnlineFeatureStore(connect_redis(url), label_delay_days=settings.label_delay_days)
-    with tqdm(total=None, desc="loading", unit="row") as bar:
-        s = warm_store(store, tx, settings.label_delay_days, progress=bar.update)
+    recent, known = select_for_warming(tx, settings.label_delay_days)
+    with tqdm(total=len(recent) + len(known), desc="loading", unit="row") as bar:
+        s = warm_store(store, recent, known, progress=bar.update)
     print(
         f"loaded {s.transactions} transactions ({_day(s.first_ms)} to {_day(s.last_ms)} UTC; "
         f"{s.cards} cards, {s.terminals} terminals) and {s.frauds} fraud labels "

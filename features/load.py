@@ -22,37 +22,43 @@ class LoadSummary:
     last_ms: int
 
 
+def select_for_warming(
+    tx: TransactionColumns, label_delay_days: int
+) -> tuple[TransactionColumns, TransactionColumns]:
+    """The history's last horizon (older state would never be read), and the fraud labels known at its
+    end: those of transactions older than the last event time minus the delay."""
+    if len(tx) == 0:
+        return tx, tx
+    last = int(tx.event_time.max())
+    recent = tx.take(tx.event_time >= last - terminal_horizon_ms(label_delay_days) - DAY_MS)
+    known = recent.take((recent.is_fraud == 1) & (recent.event_time < last - label_delay_days * DAY_MS))
+    return recent, known
+
+
 def warm_store(
     store: OnlineFeatureStore,
-    tx: TransactionColumns,
-    label_delay_days: int,
+    recent: TransactionColumns,
+    known: TransactionColumns,
     batch: int = 10_000,
     progress: Callable[[int], object] = lambda n: None,
 ) -> LoadSummary:
-    """Records the history's last horizon (older state would never be read) and the labels known at
-    its end: those of transactions older than the last event time minus the delay.
+    """Records the transactions, then the labels (`select_for_warming` picks them) in fixed batches.
 
     `progress` is told the number of rows handled after each batch. Loading twice is harmless: the
     same batches find their markers and change nothing.
     """
-    if len(tx) == 0:
+    if len(recent) == 0:
         return LoadSummary(0, 0, 0, 0, 0, 0)
-    last = int(tx.event_time.max())
-    recent = tx.take(tx.event_time >= last - terminal_horizon_ms(label_delay_days) - DAY_MS)
-    known = recent.take((recent.is_fraud == 1) & (recent.event_time < last - label_delay_days * DAY_MS))
-    for start in range(0, len(recent), batch):
-        part = recent.take(slice(start, start + batch))
-        store.record_transactions(part)
-        progress(len(part))
-    for start in range(0, len(known), batch):
-        part = known.take(slice(start, start + batch))
-        store.record_labels(part)
-        progress(len(part))
+    for rows, record in ((recent, store.record_transactions), (known, store.record_labels)):
+        for start in range(0, len(rows), batch):
+            part = rows.take(slice(start, start + batch))
+            record(part)
+            progress(len(part))
     return LoadSummary(
         transactions=len(recent),
         frauds=len(known),
         cards=len(np.unique(recent.card_id)),
         terminals=len(np.unique(recent.terminal_id)),
         first_ms=int(recent.event_time.min()),
-        last_ms=last,
+        last_ms=int(recent.event_time.max()),
     )
