@@ -44,19 +44,38 @@ class CommitStrategy(Protocol):
 
 
 class AtLeastOnce:
+    """Confirmation is pipelined: a batch's outputs are confirmed when the next batch begins, after its
+    feature writes, collection and decoding, by which time the broker has acknowledged them (the wait
+    is then near zero instead of a round trip per batch); only then are its offsets stored."""
+
     def __init__(self, consumer: Consumer, sink: OutputSink) -> None:
         self._consumer = consumer
         self._sink = sink
+        self._unconfirmed: list[Offsets] = []  # finished batches whose outputs may still be in flight
 
     def begin(self) -> None:
-        return
+        self._store_confirmed()
 
     def finish(self, next_offsets: Offsets, first_offsets: Offsets) -> bool:
-        self._sink.confirm()
-        self._consumer.store_offsets(offsets=_partitions(next_offsets))
+        self._unconfirmed.append(next_offsets)
         return True
 
+    def _store_confirmed(self) -> None:
+        if not self._unconfirmed:
+            return
+        self._sink.confirm()
+        offsets: Offsets = {}
+        for batch in self._unconfirmed:
+            offsets.update(batch)
+        self._unconfirmed = []
+        try:
+            self._consumer.store_offsets(offsets=_partitions(offsets))
+        except KafkaException as exc:
+            # Partitions lost meanwhile: their new owner redoes the batch (at-least-once).
+            log.warning("offsets not stored: %s", exc)
+
     def commit_now(self) -> None:
+        self._store_confirmed()
         try:
             self._consumer.commit(asynchronous=False)
         except KafkaException as exc:
@@ -64,7 +83,7 @@ class AtLeastOnce:
                 log.warning("commit failed: %s", exc)
 
     def close(self) -> None:
-        self._sink.confirm()
+        self._sink.confirm()  # also the dead letters and anything sent outside a batch
         self.commit_now()
 
 

@@ -56,6 +56,8 @@ def consumer_config(cfg: ScorerConfig) -> dict[str, Any]:
 
 def producer_config(cfg: ScorerConfig) -> dict[str, Any]:
     conf = {**cfg.kafka, "enable.idempotence": True, "acks": "all", "linger.ms": 2, "compression.type": "lz4"}
+    # `flush` tells when every output is acknowledged; a per-output success report would only cost time.
+    conf["delivery.report.only.error"] = True
     if cfg.guarantee == "exactly-once":
         conf["transactional.id"] = cfg.transactional_id or f"{cfg.group_id}-{uuid.uuid4().hex[:12]}"
         conf["transaction.timeout.ms"] = cfg.transaction_timeout_ms

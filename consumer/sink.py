@@ -27,20 +27,19 @@ class OutputSink:
         self._flush_timeout = flush_timeout_s
         self._attempts = attempts
         self._failed: list[tuple[Output, KafkaError]] = []
+        self._on_delivery: Callable[[KafkaError | None, Any], None] = self._report  # bound once
         self.sent = 0
 
-    def _on_delivery(self, output: Output) -> Callable[[KafkaError | None, Any], None]:
-        def report(err: KafkaError | None, _msg: Any) -> None:
-            if err is not None:
-                self._failed.append((output, err))
-
-        return report
+    def _report(self, err: KafkaError | None, msg: Any) -> None:
+        # The message carries its topic, key and value, so a failed output can be sent again; with
+        # `delivery.report.only.error` (see `producer_config`) this runs only for failures.
+        if err is not None:
+            self._failed.append(((msg.topic(), msg.key(), msg.value()), err))
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        output = (topic, key, value)
         while True:
             try:
-                self.producer.produce(topic, value, key, on_delivery=self._on_delivery(output))
+                self.producer.produce(topic, value, key, on_delivery=self._on_delivery)
                 break
             except BufferError:
                 # The local queue is full: serve delivery reports to make room, then try again.
