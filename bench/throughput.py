@@ -81,8 +81,12 @@ def run_scorer(cfg: ScorerConfig, events: int) -> Throughput:
 
     with bar:
         summary = scorer.run(on_batch=on_batch)
-    if summary.events < events or len(marks) < 3:
+    if summary.events < events:
         raise BenchError(f"the scorer read {summary.events} of {events} backlog events")
+    if len(marks) < 2:
+        raise BenchError(
+            f"{events} events made fewer than two batches of {cfg.max_batch}: give more --events"
+        )
     end_stages = _stage_seconds(scorer)
     (t0, n0), (t1, n1) = marks[0], marks[-1]
     n = n1 - n0

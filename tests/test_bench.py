@@ -1,0 +1,60 @@
+"""`fraudscore bench` runs end to end on the real servers with tiny sizes and writes its results.
+
+Only that it runs and what it writes are checked: speed is never asserted in a test.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import redis
+from scorer_support import make_model
+
+from bench.workload import bench_redis_url
+from fraudscore.cli import main
+
+
+def test_bench_measures_every_phase_and_writes_table_json_png(
+    kafka_bootstrap: str,
+    redis_url: str,
+    redis_client: redis.Redis[bytes],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    model_dir = tmp_path / "models"
+    artifact = make_model(model_dir)
+    out = tmp_path / "bench"
+    argv = ["--bootstrap-servers", kafka_bootstrap, "--redis-url", redis_url, "--model-dir", str(model_dir)]
+    argv += ["bench", "--events", "3000", "--loop-events", "50", "--rates", "300", "--duration", "2"]
+    argv += ["--sweep", "500", "--out", str(out)]
+
+    assert main(argv) == 0
+
+    doc = json.loads((out / "bench.json").read_text())
+    assert doc["model"].startswith(artifact.version)
+    assert set(doc["rates"]) == {
+        "scorer, max-batch 1000",
+        "scorer, max-batch 500",
+        "per-event loop",
+        "compute only, 1 core",
+    }
+    assert all(rate > 0 for rate in doc["rates"].values())
+    assert doc["loop"]["events"] == 49  # timed from the end of the first event
+    [lat] = doc["latency"]
+    assert lat["rate"] == 300
+    assert lat["received"] == lat["events"] == 600
+    assert 0 < lat["p50_ms"] <= lat["p99_ms"] <= lat["max_ms"]
+    assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out / "bench.md").read_text()
+    assert "Command: `fraudscore " in page
+    assert "scorer / loop" in page
+    assert "bench.png" in page
+    printed = capsys.readouterr().out
+    assert "per-event loop" in printed
+    assert "compute only" in printed
+    # The bench leaves its Redis database empty, and never wrote to the one in the settings (flushed
+    # by the fixture before the test).
+    assert redis.Redis.from_url(bench_redis_url(redis_url)).dbsize() == 0
+    assert redis_client.keys("fs:*") == []
