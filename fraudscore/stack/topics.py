@@ -72,3 +72,20 @@ def wait_usable(admin: Any, names: list[str], deadline: float) -> None:
         if time.monotonic() >= deadline:
             raise StackError(f"topics not usable before the deadline: {', '.join(sorted(pending))}")
         time.sleep(0.1)
+
+
+def delete_topics(conf: dict[str, Any], names: list[str], timeout_s: float = 15.0) -> list[str]:
+    """Deletes topics, waiting at most `timeout_s` each; returns one line per topic that failed."""
+    from confluent_kafka.admin import AdminClient
+
+    if not names:
+        return []
+    admin = AdminClient(quiet(conf))  # held until every future has resolved: dropping it cancels them
+    futures = admin.delete_topics(names, operation_timeout=timeout_s, request_timeout=timeout_s)
+    failed: list[str] = []
+    for name, future in futures.items():
+        try:
+            future.result(timeout=timeout_s + 5)
+        except Exception as exc:  # any failure only leaves the topic behind; the caller decides
+            failed.append(f"{name}: {exc}")
+    return failed
