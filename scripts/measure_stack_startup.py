@@ -19,7 +19,14 @@ from fraudscore.stack import local, procs
 def one_run(brokers: int, heap: str) -> float:
     ports = procs.free_ports(2 * brokers + 1)
     with tempfile.TemporaryDirectory(prefix="stack-measure-") as tmp:
-        spec = local.StackSpec(Path(tmp) / "stack", ports[:brokers], ports[brokers:-1], ports[-1], heap=heap)
+        spec = local.StackSpec(
+            Path(tmp) / "stack",
+            ports[:brokers],
+            ports[brokers:-1],
+            ports[-1],
+            heap=heap,
+            die_with_parent=True,
+        )
         started = time.monotonic()
         try:
             local.start(spec, timeout_s=300)

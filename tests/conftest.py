@@ -39,6 +39,7 @@ def _own_stack(root: Path, brokers: int, with_redis: bool = True) -> local.Stack
         controller_ports=ports[brokers : 2 * brokers],
         redis_port=ports[-1] if with_redis else None,
         heap="384m",
+        die_with_parent=True,
     )
 
 

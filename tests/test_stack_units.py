@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,22 @@ def test_tail_returns_the_last_lines(tmp_path: Path) -> None:
     log.write_text("".join(f"line {i}\n" for i in range(100)))
     assert procs.tail(log, 3) == ["line 97", "line 98", "line 99"]
     assert procs.tail(tmp_path / "missing.log") == []
+
+
+def test_a_server_started_for_a_session_dies_with_it(tmp_path: Path) -> None:
+    code = (
+        "import sys, time; from pathlib import Path; from fraudscore.stack import procs; "
+        "d = Path(sys.argv[1]); "
+        "p = procs.spawn(['sleep', '60'], d, d / 'log', d / 'pid', die_with_parent=True); "
+        "print(p.pid, flush=True); time.sleep(60)"
+    )
+    session = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert session.stdout is not None
+    server = int(session.stdout.readline())
+    try:
+        assert procs.is_ours(server, tmp_path)
+        session.kill()  # SIGKILL: no clean-up code runs in the session
+        session.wait()
+        assert procs.wait_until(lambda: not procs.is_ours(server, tmp_path), 10)
+    finally:
+        procs.stop(server, tmp_path)

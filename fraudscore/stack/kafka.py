@@ -116,9 +116,11 @@ def prepare(
         raise StartupError(f"formatting Kafka storage of node {node.node_id} failed: {' | '.join(last)}")
 
 
-def start(java: str, jars: Path, node: KafkaNode, root: Path, heap: str) -> subprocess.Popen[bytes]:
+def start(
+    java: str, jars: Path, node: KafkaNode, root: Path, heap: str, die_with_parent: bool = False
+) -> subprocess.Popen[bytes]:
     home = node.home(root)
     cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
     cmd += ["-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={home / 'log4j2.properties'}"]
     cmd += ["-cp", f"{jars}/*", "kafka.Kafka", str(home / "server.properties")]
-    return procs.spawn(cmd, home, console_log(node, root), home / "kafka.pid")
+    return procs.spawn(cmd, home, console_log(node, root), home / "kafka.pid", die_with_parent)

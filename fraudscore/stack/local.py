@@ -29,6 +29,8 @@ class StackSpec:
     cache_dir: Path = field(default_factory=tools.default_cache_dir)
     heap: str = "512m"
     install_redis: bool = False
+    # True for stacks owned by one process (a test session): they stop when it dies, however it dies.
+    die_with_parent: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,11 +133,11 @@ def start(
 
     started: list[tuple[Process, subprocess.Popen[bytes]]] = []
     for node in nodes:
-        popen = kafka.start(java, jars, node, spec.root, spec.heap)
+        popen = kafka.start(java, jars, node, spec.root, spec.heap, spec.die_with_parent)
         logs = (kafka.server_log(node, spec.root), kafka.console_log(node, spec.root))
         started.append((Process(f"kafka-{node.node_id}", popen.pid, node.home(spec.root), logs), popen))
     if spec.redis_port is not None:
-        popen = redis_server.start(redis_program, spec.redis_port, spec.root)
+        popen = redis_server.start(redis_program, spec.redis_port, spec.root, spec.die_with_parent)
         home = redis_server.home(spec.root)
         started.append((Process("redis", popen.pid, home, (redis_server.log_file(spec.root),)), popen))
     state = StackState(spec.root, nodes, spec.redis_port, [p for p, _ in started])

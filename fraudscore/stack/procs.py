@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,11 +19,21 @@ from pathlib import Path
 LOOPBACK = "127.0.0.1"
 
 
-def spawn(argv: Sequence[str], cwd: Path, log_file: Path, pid_file: Path) -> subprocess.Popen[bytes]:
-    """Starts `argv` in a new session (so its own process group) with output appended to `log_file`."""
+def spawn(
+    argv: Sequence[str], cwd: Path, log_file: Path, pid_file: Path, die_with_parent: bool = False
+) -> subprocess.Popen[bytes]:
+    """Starts `argv` in a new session (so its own process group) with output appended to `log_file`.
+
+    `die_with_parent` sends the server SIGTERM when the process that started it dies, even by SIGKILL:
+    a test session that is killed must not leave brokers behind. (`setpriv` execs, so the PID stays.)
+    """
+    command = list(argv)
+    setpriv = shutil.which("setpriv")
+    if die_with_parent and setpriv:
+        command = [setpriv, "--pdeathsig", "TERM", "--", *command]
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
-            list(argv),
+            command,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=log,

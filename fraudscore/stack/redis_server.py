@@ -20,13 +20,13 @@ def log_file(root: Path) -> Path:
     return home(root) / "redis.log"
 
 
-def start(program: str, port: int, root: Path) -> subprocess.Popen[bytes]:
+def start(program: str, port: int, root: Path, die_with_parent: bool) -> subprocess.Popen[bytes]:
     where = home(root)
     where.mkdir(parents=True, exist_ok=True)
     # No persistence: the local stack is for development and tests, and `down` deletes its data.
     cmd = [program, "--port", str(port), "--bind", procs.LOOPBACK, "--dir", str(where)]
     cmd += ["--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""]
-    return procs.spawn(cmd, where, log_file(root), where / "redis.pid")
+    return procs.spawn(cmd, where, log_file(root), where / "redis.pid", die_with_parent)
 
 
 def ping(redis_url: str) -> bool:
