@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         dest="metrics_port",
         type=int,
         metavar="P",
-        help="serve /metrics, /healthz, /readyz on 127.0.0.1:P, 0 = any free port "
+        help="serve /metrics, /healthz, /readyz on port P, 0 = any free port "
         "[FRAUDSCORE_METRICS_PORT, default 9108]",
     )
     p.add_argument(

@@ -13,7 +13,9 @@ A fenced producer (a newer instance took over) cannot go on: `FencedError`.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+import time
+from collections.abc import Callable
+from typing import Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -38,6 +40,19 @@ class CommitStrategy(Protocol):
 
     def commit_now(self) -> None:
         """Commit what is durable so far (before partitions are revoked)."""
+        ...
+
+    def fail(self, exc: KafkaException, first_offsets: Offsets) -> bool:
+        """A Kafka call failed while the batch's outputs were sent: False when the batch was rolled
+        back and will be consumed again; raises when it cannot be."""
+        ...
+
+    def lost(self) -> None:
+        """The group dropped this member (its session timed out): its work may have moved."""
+        ...
+
+    def idle(self) -> None:
+        """Nothing was consumed: a moment for checks that must not delay a batch."""
         ...
 
     def close(self) -> None: ...
@@ -82,42 +97,76 @@ class AtLeastOnce:
             if exc.args[0].code() != KafkaError._NO_OFFSET:
                 log.warning("commit failed: %s", exc)
 
+    def fail(self, exc: KafkaException, first_offsets: Offsets) -> bool:
+        raise exc  # nothing to roll back: the batch's offsets were not stored
+
+    def lost(self) -> None:
+        return
+
+    def idle(self) -> None:
+        return
+
     def close(self) -> None:
         self._sink.confirm()  # also the dead letters and anything sent outside a batch
         self.commit_now()
 
 
 def _is_fenced(err: KafkaError) -> bool:
-    return (
-        err.code()
-        in (
-            KafkaError._FENCED,
-            KafkaError.PRODUCER_FENCED,
-            KafkaError.INVALID_PRODUCER_EPOCH,
-            KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        )
-        or err.fatal()
+    return err.fatal() or err.code() in (
+        KafkaError._FENCED,
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+        KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
     )
 
 
 class ExactlyOnce:
-    def __init__(self, consumer: Consumer, sink: OutputSink, timeout_s: float = 30.0) -> None:
+    """One transaction per batch (see the module docstring).
+
+    Calls that time out (a broker or coordinator is away) are retried for up to `retry_s`. Any other
+    error inside a transaction aborts it and rewinds; `max_aborts` rollbacks of the same batch in a row
+    (an output the broker refuses every time) stop the scorer instead of looping on it.
+    """
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        sink: OutputSink,
+        timeout_s: float = 30.0,
+        retry_s: float = 120.0,
+        max_aborts: int = 5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._consumer = consumer
         self._sink = sink
         self._producer = producer = sink.producer
         self._timeout = timeout_s
+        self._retry_s = retry_s
+        self._max_aborts = max_aborts
+        self._clock = clock
         self._open = False
+        self._aborts_in_a_row = 0
+        self._suspect = False  # the group dropped us: we may be a zombie until a transaction succeeds
         self.aborted = 0
         self._call(lambda: producer.init_transactions(timeout_s), "init_transactions")
 
-    def _call(self, op: Any, what: str) -> None:
-        try:
-            op()
-        except KafkaException as exc:
-            err: KafkaError = exc.args[0]
-            if _is_fenced(err):
-                raise FencedError(f"producer fenced during {what}: {err.str()}") from None
-            raise
+    def _call(self, op: Callable[[], object], what: str) -> None:
+        deadline = self._clock() + self._retry_s
+        while True:
+            try:
+                op()
+                return
+            except KafkaException as exc:
+                err: KafkaError = exc.args[0]
+                if _is_fenced(err):
+                    raise FencedError(f"producer fenced during {what}: {err.str()}") from None
+                if not err.retriable() or err.txn_requires_abort():
+                    raise
+                if self._clock() >= deadline:
+                    raise ScorerError(
+                        f"{what} still failing after {self._retry_s:.0f} s: {err.str()}"
+                    ) from None
+                log.warning("%s: %s; retrying", what, err.str())
 
     def begin(self) -> None:
         # Delivery failures of an aborted transaction are redone by the rewind, not by the sink.
@@ -126,34 +175,42 @@ class ExactlyOnce:
         self._open = True
 
     def finish(self, next_offsets: Offsets, first_offsets: Offsets) -> bool:
+        group = self._consumer.consumer_group_metadata()
+        offsets = _partitions(next_offsets)
         try:
-            self._producer.send_offsets_to_transaction(
-                _partitions(next_offsets), self._consumer.consumer_group_metadata(), self._timeout
+            self._call(
+                lambda: self._producer.send_offsets_to_transaction(offsets, group, self._timeout),
+                "send_offsets_to_transaction",
             )
-            self._commit()
-            return True
+            self._call(lambda: self._producer.commit_transaction(self._timeout), "commit_transaction")
         except KafkaException as exc:
-            err: KafkaError = exc.args[0]
-            if _is_fenced(err):
-                raise FencedError(f"producer fenced: {err.str()}") from None
-            if not err.txn_requires_abort():
-                raise ScorerError(f"transaction failed: {err.str()}") from None
-            log.warning("transaction aborted (%s); rewinding %d partitions", err.str(), len(first_offsets))
-            self._abort()
-            for tp in _partitions(first_offsets):
-                self._consumer.seek(tp)
-            return False
+            return self.fail(exc, first_offsets)
+        self._open = False
+        self._aborts_in_a_row = 0
+        self._suspect = False
+        return True
 
-    def _commit(self) -> None:
-        while True:
+    def fail(self, exc: KafkaException, first_offsets: Offsets) -> bool:
+        err: KafkaError = exc.args[0]
+        if _is_fenced(err):
+            raise FencedError(f"producer fenced: {err.str()}") from None
+        try:
+            self._abort()
+        except KafkaException as abort_exc:
+            raise ScorerError(f"cannot abort after {err.str()}: {abort_exc.args[0].str()}") from None
+        self._aborts_in_a_row += 1
+        if self._aborts_in_a_row >= self._max_aborts:
+            raise ScorerError(
+                f"a batch was rolled back {self._aborts_in_a_row} times in a row, last for: {err.str()}"
+            )
+        log.warning("transaction aborted (%s); rewinding %d partitions", err.str(), len(first_offsets))
+        for tp in _partitions(first_offsets):
             try:
-                self._producer.commit_transaction(self._timeout)
-                self._open = False
-                return
-            except KafkaException as exc:
-                if not exc.args[0].retriable():
-                    raise
-                log.warning("commit_transaction retry: %s", exc.args[0].str())
+                self._consumer.seek(tp)
+            except KafkaException as seek_exc:
+                # No longer ours: its new owner starts from the committed offset anyway.
+                log.warning("no rewind of %s[%d]: %s", tp.topic, tp.partition, seek_exc.args[0].str())
+        return False
 
     def _abort(self) -> None:
         self._call(lambda: self._producer.abort_transaction(self._timeout), "abort_transaction")
@@ -162,6 +219,34 @@ class ExactlyOnce:
 
     def commit_now(self) -> None:
         return  # every finished batch committed its own transaction
+
+    def lost(self) -> None:
+        # Dropped for outliving the session timeout (paused, cut off): a replacement may hold our
+        # transactional id by now. A zombie with input learns it at its next commit; one without input
+        # would never learn it, so `idle` checks.
+        self._suspect = True
+
+    def idle(self) -> None:
+        if not self._suspect:
+            return
+        try:
+            self._suspect = not self._check_not_fenced()
+        except KafkaException as exc:
+            log.warning("fence check failed, trying again: %s", exc.args[0].str())
+
+    def _check_not_fenced(self) -> bool:
+        """Commits the owned partitions' offsets unchanged in a transaction of its own: a no-op that
+        a fenced producer cannot do (it raises FencedError). False when it could not be done yet."""
+        owned = self._consumer.assignment()
+        if not owned:
+            return False
+        offsets: Offsets = {}
+        for tp in self._consumer.committed(owned, timeout=self._timeout):
+            # Never committed: the group would start at the earliest offset, so that is the no-op.
+            low = tp.offset if tp.offset >= 0 else self._consumer.get_watermark_offsets(tp, self._timeout)[0]
+            offsets[(tp.topic, tp.partition)] = low
+        self.begin()
+        return self.finish(offsets, {})
 
     def close(self) -> None:
         if self._open:

@@ -33,6 +33,7 @@ class ScorerConfig:
     redis_retry_budget_ms: int = 2000
     on_redis_down: Literal["score-missing", "pause"] = "score-missing"
     metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     until_idle_s: float | None = None
     max_events: int | None = None
     reload_interval_s: float = 1.0
@@ -60,5 +61,6 @@ class ScorerConfig:
             "redis_retry_budget_ms": settings.redis_retry_budget_ms,
             "on_redis_down": settings.on_redis_down,
             "metrics_port": settings.metrics_port,
+            "metrics_host": settings.metrics_host,
         }
         return ScorerConfig(**{**base, **run})

@@ -58,9 +58,13 @@ class ScorerMetrics:
 
 
 def serve(
-    port: int, metrics: ScorerMetrics, healthy: Callable[[], bool], ready: Callable[[], bool]
+    port: int,
+    metrics: ScorerMetrics,
+    healthy: Callable[[], bool],
+    ready: Callable[[], bool],
+    host: str = "127.0.0.1",
 ) -> ThreadingHTTPServer:
-    """Start the endpoints on 127.0.0.1:port in a daemon thread (port 0 picks a free one)."""
+    """Start the endpoints on host:port in a daemon thread (port 0 picks a free one)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -85,6 +89,6 @@ def serve(
         def log_message(self, format: str, *args: object) -> None:
             return  # scrapes every few seconds would drown the scorer's own log
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     return server

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from consumer.collect import BatchCollector
 from consumer.commit import AtLeastOnce, CommitStrategy, ExactlyOnce
@@ -124,6 +124,7 @@ class Scorer:
         lost = {(p.topic, p.partition) for p in partitions}
         self.collector.pending = [m for m in self.collector.pending if (m.topic(), m.partition()) not in lost]
         self.assigned -= lost
+        self.commit.lost()
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self, on_batch: Callable[[Scorer], None] | None = None) -> RunSummary:
@@ -147,8 +148,10 @@ class Scorer:
                 if messages:
                     self._process(messages)
                     idle_since = self._clock()
-                elif cfg.until_idle_s is not None and self._clock() - idle_since >= cfg.until_idle_s:
-                    break
+                else:
+                    self.commit.idle()
+                    if cfg.until_idle_s is not None and self._clock() - idle_since >= cfg.until_idle_s:
+                        break
                 if on_batch is not None:
                     on_batch(self)
         finally:
@@ -174,9 +177,13 @@ class Scorer:
         t1 = t()
         self.metrics.stage_seconds.labels("decode").observe(t1 - t0)
         self.commit.begin()
-        predictions, alerts = self._score_and_send(batch)
-        t2 = t()
-        self._send_dead_letters(batch)
+        try:
+            predictions, alerts = self._score_and_send(batch)
+            t2 = t()
+            self._send_dead_letters(batch)
+        except KafkaException as exc:  # e.g. a transaction in error refuses outputs: roll back
+            self.commit.fail(exc, batch.first_offsets)
+            return
         self.features.record(batch.transactions, batch.labels)
         t3 = t()
         self.metrics.stage_seconds.labels("feature_write").observe(t3 - t2)

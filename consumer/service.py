@@ -16,8 +16,16 @@ def serve_scorer(scorer: Scorer) -> RunSummary:
     cfg = scorer.cfg
     server = None
     if cfg.metrics_port is not None:
-        server = serve(cfg.metrics_port, scorer.metrics, healthy=lambda: True, ready=lambda: scorer.ready)
-        log.info("endpoints on http://127.0.0.1:%d (/metrics /healthz /readyz)", server.server_port)
+        server = serve(
+            cfg.metrics_port,
+            scorer.metrics,
+            healthy=lambda: True,
+            ready=lambda: scorer.ready,
+            host=cfg.metrics_host,
+        )
+        log.info(
+            "endpoints on http://%s:%d (/metrics /healthz /readyz)", cfg.metrics_host, server.server_port
+        )
     live = LiveLine()
     lag_every, last_lag = 2.0, 0.0
 

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     redis_retry_budget_ms: int = Field(2000, ge=0)
     on_redis_down: Literal["score-missing", "pause"] = "score-missing"
     metrics_port: int = Field(9108, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so a port mapping can reach it
 
     def kafka_common(self) -> dict[str, Any]:
         """librdkafka settings every client shares: the connection and, when set, SASL."""
