@@ -98,7 +98,7 @@ def test_redis_stopped_and_restarted_mid_stream_loses_nothing(settings: Settings
     port = procs.free_ports(1)[0]
     root = tmp_path / "own-redis"
     url = redis_server.url(port)
-    server = redis_server.start("redis-server", port, root)
+    server = redis_server.start("redis-server", port, root, die_with_parent=True)
     wait_for(lambda: redis_server.ping(url), 20, "our Redis")
     own = settings.model_copy(update={"redis_url": SecretStr(url)})
     cfg = scorer_config(own, redis_retry_budget_ms=300)
@@ -112,7 +112,7 @@ def test_redis_stopped_and_restarted_mid_stream_loses_nothing(settings: Settings
             send_events(own, during)
             wait_for(lambda: s.summary.predictions >= 1200, 90, "scoring with Redis down")
             assert s.features.pending_events > 0, "the updates Redis missed are kept"
-            server = redis_server.start("redis-server", port, root)
+            server = redis_server.start("redis-server", port, root, die_with_parent=True)
             wait_for(lambda: redis_server.ping(url), 20, "Redis back")
             send_events(own, after)
             wait_for(lambda: s.summary.predictions >= 1800, 60, "scoring after recovery")
