@@ -30,6 +30,7 @@ class Results:
     compute: Throughput
     latency: list[Latency] = field(default_factory=list)
     when: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    load: list[float] = field(default_factory=list)  # 1-minute load average at the start of each phase
 
     @property
     def loop_ratio(self) -> float:
@@ -118,7 +119,8 @@ def markdown(r: Results, png_name: str) -> str:
         [
             f"Command: `{r.command}`",
             "",
-            f"Run {r.when} on {machine()}; model {r.model}; {r.events:,} backlog events.",
+            f"Run {r.when} on {machine()}; model {r.model}; {r.events:,} backlog events; "
+            f"1-minute load average at the phases: {', '.join(f'{x:.1f}' for x in r.load)}.",
             "",
             *head,
             *body,

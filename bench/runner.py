@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from dataclasses import dataclass
@@ -12,7 +13,8 @@ from pydantic import SecretStr
 from bench import compute, latency, report, throughput
 from bench.kafka_io import PacedProducer, produce_backlog
 from bench.model import BenchModel, resolve
-from bench.servers import PARTITIONS, say, servers, topic_set
+from bench.servers import PARTITIONS, servers, topic_set
+from bench.servers import say as _say
 from bench.workload import FeatureState, Workload, bench_redis_url, encode, simulate
 from features.definition import WINDOW_DAYS
 from fraudscore.redis_client import connect_redis
@@ -20,6 +22,13 @@ from fraudscore.settings import Settings
 from schemas import Codec, open_schema_source
 
 WARM_UP_EVENTS, WARM_UP_RATE = 1000, 500.0
+LOADS: list[float] = []
+
+
+def say(line: str) -> None:
+    """Announce a phase, noting the machine's load then: the figures mean little on a busy machine."""
+    LOADS.append(round(os.getloadavg()[0], 1))
+    _say(f"{line} (load {LOADS[-1]:.1f})")
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,9 @@ def _measure(
         del messages
     lat = _latencies(plan, s, model, work, state, codec)
     sweep = sorted(runs, key=lambda t: int(t.label.rsplit(" ", 1)[1]))
-    return report.Results(command, model.describe(), plan.events, runs[0], sweep, loop, alone, lat)
+    return report.Results(
+        command, model.describe(), plan.events, runs[0], sweep, loop, alone, lat, load=LOADS
+    )
 
 
 def _latencies(
