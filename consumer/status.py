@@ -18,10 +18,15 @@ class RunSummary:
     labels: int = 0
     batches: int = 0
     model_versions: list[str] = field(default_factory=list)
+    first_batch_at: float | None = None
+    last_batch_at: float | None = None
 
     def add_batch(
         self, events: int, predictions: int, alerts: int, dead: int, labels: int, model_version: str
     ) -> None:
+        now = time.monotonic()
+        self.first_batch_at = self.first_batch_at if self.first_batch_at is not None else now
+        self.last_batch_at = now
         self.events += events
         self.predictions += predictions
         self.alerts += alerts
@@ -32,7 +37,9 @@ class RunSummary:
             self.model_versions.append(model_version)
 
     def lines(self, now: float) -> list[str]:
-        took = max(now - self.started, 1e-9)
+        # The rate counts from the first batch to the last: start-up and idle waits are not scoring.
+        first, last = self.first_batch_at or self.started, self.last_batch_at or now
+        took = max(last - first, 1e-9)
         return [
             f"events       {self.events:>12,}",
             f"predictions  {self.predictions:>12,}",
@@ -40,7 +47,8 @@ class RunSummary:
             f"dead letters {self.dead_letters:>12,}",
             f"labels       {self.labels:>12,}",
             f"batches      {self.batches:>12,}",
-            f"rate         {self.predictions / took:>12,.0f} predictions/s over {took:.1f} s",
+            f"rate         {self.predictions / took:>12,.0f} predictions/s, first to last batch "
+            f"({took:.1f} s of {now - self.started:.1f} s)",
             f"models       {', '.join(self.model_versions) or '-'}",
         ]
 

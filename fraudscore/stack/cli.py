@@ -53,7 +53,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _root(settings: Settings) -> Path:
-    return settings.run_dir / STACK_DIR
+    # Absolute: the servers run with their own directories as working directories.
+    return (settings.run_dir / STACK_DIR).resolve()
 
 
 def _say(line: str) -> None:
