@@ -159,6 +159,7 @@ class ExactlyOnce:
             except KafkaException as exc:
                 err: KafkaError = exc.args[0]
                 if _is_fenced(err):
+                    self._open = False  # the coordinator aborts it: nothing is left to abort
                     raise FencedError(f"producer fenced during {what}: {err.str()}") from None
                 if not err.retriable() or err.txn_requires_abort():
                     raise
@@ -193,6 +194,7 @@ class ExactlyOnce:
     def fail(self, exc: KafkaException, first_offsets: Offsets) -> bool:
         err: KafkaError = exc.args[0]
         if _is_fenced(err):
+            self._open = False
             raise FencedError(f"producer fenced: {err.str()}") from None
         try:
             self._abort()

@@ -181,12 +181,29 @@ def scorer_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start_scorer_process(settings: Settings, *args: str) -> Any:
+def start_scorer_process(settings: Settings, *args: str, output: Path | None = None) -> Any:
+    """`output`: a file for stdout and stderr instead of pipes (a long run could fill a pipe and block)."""
     import subprocess
     import sys
 
     cmd = [sys.executable, "-m", "fraudscore.cli", "score", "--metrics-port", "0", *args]
-    return subprocess.Popen(cmd, env=scorer_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if output is None:
+        return subprocess.Popen(cmd, env=scorer_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with output.open("ab") as sink:
+        return subprocess.Popen(cmd, env=scorer_env(settings), stdout=sink, stderr=subprocess.STDOUT)
+
+
+def stop_scorer_process(proc: Any, timeout_s: float = 60) -> int:
+    """SIGTERM, the exit code; killed if it is still running after `timeout_s`."""
+    import signal
+
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return int(proc.wait(timeout_s))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def topic_count(settings: Settings, topic: str) -> int:

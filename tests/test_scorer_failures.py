@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from scorer_support import (
     scorer_config,
     send_events,
     start_scorer_process,
+    stop_scorer_process,
     topic_count,
     wait_for,
 )
@@ -36,15 +35,6 @@ def settings(test_settings: Settings, tmp_path: Path, redis_client: redis.Redis[
     return test_settings.model_copy(update={"model_dir": tmp_path / "models", "max_wait_ms": 20})
 
 
-def _stop(proc: subprocess.Popen[bytes], timeout_s: float = 60) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout_s)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-
-
 def test_sigterm_mid_stream_finishes_the_batch_commits_and_a_restart_loses_nothing(
     settings: Settings,
 ) -> None:
@@ -54,7 +44,7 @@ def test_sigterm_mid_stream_finishes_the_batch_commits_and_a_restart_loses_nothi
     try:
         wait_for(lambda: topic_count(settings, settings.topic_predictions) >= 3000, 90, "3,000 predictions")
     finally:
-        rc = _stop(first)
+        rc = stop_scorer_process(first)
     assert rc == 0, first.stderr.read() if first.stderr else ""
 
     committed = committed_offsets(settings, settings.topic_transactions)
@@ -83,7 +73,7 @@ def test_a_rebalance_between_two_scorers_hands_partitions_over_without_loss(sett
         b = start_scorer_process(settings, "--max-batch", "100", "--until-idle", "5")
         wait_for(lambda: topic_count(settings, settings.topic_predictions) >= 8000, 90, "both scoring")
     finally:
-        assert _stop(a) == 0
+        assert stop_scorer_process(a) == 0
     assert b is not None
     assert b.wait(120) == 0, b.stderr.read() if b.stderr else ""
     predictions = read_topic(settings, settings.topic_predictions, "prediction", len(events))

@@ -192,6 +192,40 @@ def stop_process(state: StackState, name: str) -> bool:
     return procs.stop(proc.pid, proc.cwd)
 
 
+def start_process(
+    state: StackState,
+    name: str,
+    heap: str = "384m",
+    timeout_s: float = 120.0,
+    die_with_parent: bool = False,
+    cache_dir: Path | None = None,
+) -> bool:
+    """Starts a stopped Kafka node of the stack again (the end of a failure test's broker outage) and
+    waits until the cluster lists it; the record is updated so that `stop` stops the new process.
+    False when it was running already."""
+    proc = state.process(name)
+    if procs.is_ours(proc.pid, proc.cwd):
+        return False
+    node = next((n for n in state.nodes if f"kafka-{n.node_id}" == name), None)
+    if node is None:
+        raise StackError(f"{name} is not a Kafka node of the stack at {state.root}")
+    jars = tools.kafka_jars(cache_dir or tools.default_cache_dir())
+    popen = kafka.start(tools.require_java(), jars, node, state.root, heap, die_with_parent)
+    state.processes[state.processes.index(proc)] = Process(name, popen.pid, proc.cwd, proc.logs)
+    _save(state)
+
+    def dead() -> str | None:
+        code = popen.poll()
+        return None if code is None else f"{name} exited with code {code}"
+
+    conf = {"bootstrap.servers": state.bootstrap_servers}
+    try:
+        readiness.wait_kafka(conf, [n.broker_port for n in state.nodes], time.monotonic() + timeout_s, dead)
+    except readiness.NotReadyError as exc:
+        raise StartupError(_failure_message(state, exc, timeout_s)) from None
+    return True
+
+
 def stop(root: Path) -> list[str]:
     """Stops every process recorded under `root` and removes the root; returns the names it stopped."""
     state = load(root)
