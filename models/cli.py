@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     w = p.add_argument_group("windows (days; the test window ends with the history)")
-    w.add_argument("--train-days", type=int, default=None, help="training window (default 7)")
+    w.add_argument("--train-days", type=int, default=None, help="training window (default 21)")
     w.add_argument(
         "--delay-days",
         dest="label_delay_days",
@@ -43,6 +43,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     w.add_argument("--test-days", type=int, default=None, help="test window (default 7)")
     w.add_argument("--valid-days", type=int, default=None, help="validation window (default 7)")
+    w.add_argument(
+        "--test-folds",
+        type=int,
+        default=None,
+        help="prequential test folds, each test-days earlier (default 4, as the Handbook)",
+    )
+    w.add_argument(
+        "--known-days",
+        type=int,
+        default=None,
+        help="cards with a fraud in these days before the gap leave the test (default 7, the "
+        "Handbook's training set)",
+    )
     m = p.add_argument_group("model")
     m.add_argument("--n-estimators", type=int, default=None, help="boosting rounds")
     m.add_argument("--max-depth", type=int, default=None, help="tree depth")

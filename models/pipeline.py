@@ -6,8 +6,6 @@ metrics stored with it are the metrics of exactly those bytes.
 
 from __future__ import annotations
 
-import hashlib
-import platform
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,6 +16,7 @@ import xgboost as xgb
 from models.artifact import ModelArtifact
 from models.exceptions import ModelError
 from models.metrics import auc_roc, average_precision, card_precision_at_k
+from models.provenance import fingerprint, library_versions
 from models.scoring import ScoringCore
 from models.training import HyperParams, fit
 from models.windows import Fold, Protocol, assessment_rows, days_of, train_rows
@@ -106,22 +105,10 @@ def budget_threshold(scores: npt.NDArray[np.float64], days: int, alerts_per_day:
     return float(np.nextafter(ranked[budget], np.inf))
 
 
-def fingerprint(tx: TransactionColumns, rows: npt.NDArray[np.intp]) -> str:
-    digest = hashlib.sha256()
-    for column in ("event_id", "event_time", "card_id", "terminal_id", "amount", "is_fraud"):
-        digest.update(np.ascontiguousarray(getattr(tx, column)[rows]).tobytes())
-    return "sha256:" + digest.hexdigest()
-
-
-def library_versions() -> dict[str, str]:
-    from fraudscore import __version__
-
-    return {
-        "python": platform.python_version(),
-        "xgboost": xgb.__version__,
-        "numpy": np.__version__,
-        "fraudscore": __version__,
-    }
+def window_rows(tx: TransactionColumns, start: int, end: int) -> npt.NDArray[np.intp]:
+    """Every labelled transaction of days [start, end): the traffic an alert budget is spent on."""
+    days = days_of(tx)
+    return np.flatnonzero((days >= start) & (days < end) & (tx.is_fraud >= 0))
 
 
 class Trainer:
@@ -138,9 +125,12 @@ class Trainer:
             raise ModelError("the history is empty")
         self.tx, self.matrix, self.names, self.config = tx, matrix, names, config
         days = days_of(tx)
-        self.valid_fold, self.test_fold = config.protocol.folds(int(days.min()), int(days.max()))
+        self.valid_fold, self.test_folds = config.protocol.folds(int(days.min()), int(days.max()))
+        fits = 2 + len(self.test_folds) - 1 + len(config.ablation_groups)
+        self._fits = iter(range(1, fits + 1))
+        self._fit_count = fits
 
-    def fit_on(self, fold: Fold, names: tuple[str, ...], desc: str, params: HyperParams) -> ModelArtifact:
+    def fit_on(self, fold: Fold, names: tuple[str, ...], what: str) -> ModelArtifact:
         rows = train_rows(self.tx, fold)
         labels = self.tx.is_fraud[rows]
         if labels.sum() == 0:
@@ -150,9 +140,9 @@ class Trainer:
             self.matrix[np.ix_(rows, columns)],
             labels,
             names,
-            params,
+            self.config.params,
             seed=self.config.seed,
-            desc=desc,
+            desc=f"model {next(self._fits)}/{self._fit_count}: {what}",
             nthread=self.config.nthread,
             progress=self.config.progress,
         )
@@ -163,73 +153,81 @@ class Trainer:
         return assess(ScoringCore(model, self.names), self.tx, self.matrix, rows)
 
     def run(self) -> TrainingResult:
-        cfg, protocol = self.config, self.config.protocol
-        params = cfg.params
-        valid_model = self.fit_on(self.valid_fold, self.names, "validation model", params)
+        cfg = self.config
+        valid_model = self.fit_on(self.valid_fold, self.names, "validation fold")
         validation = self.assess_on(valid_model, self.valid_fold)
-        # The budget counts every transaction of the validation days, as live traffic would.
-        days = days_of(self.tx)
-        window = np.flatnonzero((days >= self.valid_fold.assess_start) & (days < self.valid_fold.assess_end))
-        valid_scores = ScoringCore(valid_model, self.names).score(self.matrix[window])
-        threshold = budget_threshold(valid_scores, protocol.valid_days, cfg.alerts_per_day)
+        budget_rows = window_rows(self.tx, self.valid_fold.assess_start, self.valid_fold.assess_end)
+        valid_scores = ScoringCore(valid_model, self.names).score(self.matrix[budget_rows])
+        threshold = budget_threshold(valid_scores, cfg.protocol.valid_days, cfg.alerts_per_day)
 
-        final = self.fit_on(self.test_fold, self.names, "final model", params)
-        test = self.assess_on(final, self.test_fold)
+        final = self.fit_on(self.test_folds[0], self.names, "test fold 0 (the model saved)")
+        tests = [self.assess_on(final, self.test_folds[0])]
+        for i, fold in enumerate(self.test_folds[1:], start=1):
+            tests.append(self.assess_on(self.fit_on(fold, self.names, f"test fold {i}"), fold))
         ablation = {
-            f"without_{group}_features": self.ablate(group_names, params)
+            f"without_{group}_features": self.ablate(group_names)
             for group, group_names in cfg.ablation_groups.items()
         }
-        trained_on = train_rows(self.tx, self.test_fold)
-        xgb_params = {k: v for k, v in params.xgb_params(cfg.seed, 1).items() if k != "nthread"}
         metadata = {
             "feature_names": list(self.names),
             "threshold": threshold,
             "threshold_policy": {
                 "kind": "alert budget",
                 "alerts_per_day": cfg.alerts_per_day,
-                "chosen_on": "validation model scores over every transaction of the validation window",
+                "chosen_on": "the validation model's scores on every transaction of the validation window",
             },
-            "metrics": test.evaluation.metrics(),
+            **test_metrics(tests, self.test_folds),
             "validation_metrics": validation.evaluation.metrics(),
             "test_alerting": self.alerting(final, threshold),
             "ablation": ablation,
-            "windows": {
-                "validation": self.valid_fold.describe(),
-                "test": self.test_fold.describe(),
-                **asdict(protocol),
-            },
-            "training_data": {
-                "fingerprint": fingerprint(self.tx, trained_on),
-                "rows": len(trained_on),
-                "frauds": int(self.tx.is_fraud[trained_on].sum()),
-                "test_rows": test.evaluation.transactions,
-                "test_frauds": test.evaluation.frauds,
-            },
-            "training_params": {"seed": cfg.seed, **params.as_dict(), "xgboost": xgb_params},
+            "windows": {"validation": self.valid_fold.describe(), **asdict(cfg.protocol)},
+            "training_data": self.provenance(tests[0]),
+            "training_params": {"seed": cfg.seed, **cfg.params.as_dict()},
             "library_versions": library_versions(),
         }
-        return TrainingResult(final.booster, self.names, threshold, metadata, test, validation)
+        return TrainingResult(final.booster, self.names, threshold, metadata, tests[0], validation)
 
-    def ablate(self, left_out: tuple[str, ...], params: HyperParams) -> dict[str, float]:
-        """Test metrics of a model trained like the final one without the `left_out` features."""
+    def ablate(self, left_out: tuple[str, ...]) -> dict[str, float]:
+        """Test fold 0 metrics of a model trained like the saved one without the `left_out` features."""
         kept = tuple(n for n in self.names if n not in left_out)
         if not kept:
             raise ModelError("an ablation group holds every feature")
-        model = self.fit_on(self.test_fold, kept, f"ablation ({len(kept)} features)", params)
-        return self.assess_on(model, self.test_fold).evaluation.metrics()
+        model = self.fit_on(self.test_folds[0], kept, f"ablation, {len(kept)} features")
+        return self.assess_on(model, self.test_folds[0]).evaluation.metrics()
 
     def alerting(self, model: ModelArtifact, threshold: float) -> dict[str, float]:
-        """What the threshold does on the whole test window: alerts per day, precision and recall."""
-        days = days_of(self.tx)
-        fold = self.test_fold
-        window = np.flatnonzero(
-            (days >= fold.assess_start) & (days < fold.assess_end) & (self.tx.is_fraud >= 0)
-        )
-        alerts = ScoringCore(model, self.names).score(self.matrix[window]) >= threshold
-        fraud = self.tx.is_fraud[window] == 1
-        n_days = fold.assess_end - fold.assess_start
+        """What the threshold does on test fold 0's window: alerts per day, precision, recall."""
+        fold = self.test_folds[0]
+        rows = window_rows(self.tx, fold.assess_start, fold.assess_end)
+        alerts = ScoringCore(model, self.names).score(self.matrix[rows]) >= threshold
+        fraud = self.tx.is_fraud[rows] == 1
         return {
-            "alerts_per_day": float(alerts.sum() / n_days),
+            "alerts_per_day": float(alerts.sum() / (fold.assess_end - fold.assess_start)),
             "precision": float((alerts & fraud).sum() / max(int(alerts.sum()), 1)),
             "recall": float((alerts & fraud).sum() / max(int(fraud.sum()), 1)),
         }
+
+    def provenance(self, test: Assessed) -> dict[str, Any]:
+        rows = train_rows(self.tx, self.test_folds[0])
+        return {
+            "fingerprint": fingerprint(self.tx, rows),
+            "rows": len(rows),
+            "frauds": int(self.tx.is_fraud[rows].sum()),
+            "test_rows": test.evaluation.transactions,
+            "test_frauds": test.evaluation.frauds,
+        }
+
+
+def test_metrics(tests: list[Assessed], folds: list[Fold]) -> dict[str, Any]:
+    """`metrics`: the mean over the test folds (the Handbook's prequential estimate), with each fold."""
+    per_fold = [t.evaluation.metrics() for t in tests]
+    keys = per_fold[0].keys()
+    return {
+        "metrics": {k: float(np.mean([m[k] for m in per_fold])) for k in keys},
+        "metrics_std": {k: float(np.std([m[k] for m in per_fold])) for k in keys},
+        "metrics_definition": f"mean over {len(tests)} prequential test folds; fold 0 is this model's own",
+        "test_folds": [
+            {**fold.describe(), **m, "transactions": t.evaluation.transactions, "frauds": t.evaluation.frauds}
+            for fold, m, t in zip(folds, per_fold, tests, strict=True)
+        ],
+    }

@@ -74,22 +74,27 @@ def write_report(result: TrainingResult, meta: dict[str, Any], out: Path, comman
     """Writes report.md and the plots into `out` (the version directory); returns the report's path."""
     write_plots(result, out)
     windows, data, policy = meta["windows"], meta["training_data"], meta["threshold_policy"]
-    alerting = meta["test_alerting"]
-    rows = {"final (test)": meta["metrics"], "validation model (validation)": meta["validation_metrics"]}
-    rows |= {name.replace("_", " ") + " (test)": m for name, m in meta["ablation"].items()}
+    alerting, folds = meta["test_alerting"], meta["test_folds"]
+    rows = {f"mean of {len(folds)} test folds": meta["metrics"]}
+    rows |= {f"test fold {i} ({f['assess']})": f for i, f in enumerate(folds)}
+    rows |= {"validation fold": meta["validation_metrics"]}
+    rows |= {f"fold 0, {name.replace('_', ' ')}": m for name, m in meta["ablation"].items()}
     lines = [
         f"# Model {meta['version']}",
         "",
-        f"Trained by `{command}` on {meta['created_at']}.",
+        f"Trained by `{command}` at {meta['created_at']}.",
         "",
-        "## Protocol",
+        "## Protocol (Fraud Detection Handbook)",
         "",
-        f"- training window {windows['test']['train']} ({data['rows']} labelled transactions, "
-        f"{data['frauds']} frauds), then a {windows['delay_days']}-day gap (the label delay)",
-        f"- test window {windows['test']['assess']}: {data['test_rows']} transactions, "
-        f"{data['test_frauds']} frauds, cards known compromised by each test day left out",
-        f"- validation fold: training {windows['validation']['train']}, "
-        f"validation {windows['validation']['assess']}",
+        f"- this model: trained on {folds[0]['train']} ({data['rows']} labelled transactions, "
+        f"{data['frauds']} frauds), then a {windows['delay_days']}-day gap (the label delay), "
+        f"tested on {folds[0]['assess']} ({data['test_rows']} transactions, {data['test_frauds']} frauds)",
+        f"- {len(folds)} prequential test folds of {windows['test_days']} days, each trained the same way "
+        f"on its own {windows['train_days']}-day window; the metrics are their mean",
+        f"- test rows leave out cards known compromised: a fraud in the {windows['known_days']} days "
+        "before the gap, or a fraud label arrived by the test day",
+        f"- validation fold (threshold): trained on {windows['validation']['train']}, "
+        f"validated on {windows['validation']['assess']}",
         f"- training data fingerprint `{data['fingerprint']}`",
         "",
         "## Metrics",
@@ -98,19 +103,19 @@ def write_report(result: TrainingResult, meta: dict[str, Any], out: Path, comman
         "",
         "## Alert threshold",
         "",
-        f"Policy: an alert budget of {policy['alerts_per_day']} alerts per day, chosen on "
+        f"Policy: an alert budget of {policy['alerts_per_day']} alerts per day, set on "
         f"{policy['chosen_on']}: threshold **{meta['threshold']:.6f}**.",
-        f"On the test window it raises {alerting['alerts_per_day']:.1f} alerts per day, with precision "
+        f"On test fold 0 it raises {alerting['alerts_per_day']:.1f} alerts per day, with precision "
         f"{alerting['precision']:.3f} and recall {alerting['recall']:.3f} (per transaction).",
         "",
-        "## Plots",
+        "## Plots (test fold 0 and the validation fold)",
         "",
         *[f"![{p.removesuffix('.png')}]({p})" for p in PLOTS],
         "",
         "## Training parameters",
         "",
         "```",
-        *[f"{k}: {v}" for k, v in meta["training_params"].items() if k != "xgboost"],
+        *[f"{k}: {v}" for k, v in meta["training_params"].items()],
         "```",
         "",
     ]

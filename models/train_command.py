@@ -32,9 +32,9 @@ def config_from_args(args: argparse.Namespace, settings: Settings) -> TrainingCo
 
     protocol = replace(Protocol(delay_days=settings.label_delay_days), **_given(args, Protocol))
     params = replace(HyperParams(), **_given(args, HyperParams))
-    for name, value in (*vars(protocol).items(), ("n_estimators", params.n_estimators)):
-        if value < 1 and name != "delay_days":
-            raise ModelError(f"--{name.replace('_', '-')} must be at least 1")
+    protocol.check()
+    if params.n_estimators < 1 or params.max_depth < 1:
+        raise ModelError("--n-estimators and --max-depth must be at least 1")
     return TrainingConfig(
         protocol=protocol,
         params=params,

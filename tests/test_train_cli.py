@@ -17,7 +17,18 @@ from models.scoring import ScoringCore
 from producer.simulator import SimulationConfig, simulate
 from schemas.history import read_history, write_history
 
-FAST = ["--n-estimators", "20", "--max-depth", "3", "--threads", "2"]
+FAST = [
+    "--n-estimators",
+    "20",
+    "--max-depth",
+    "3",
+    "--threads",
+    "2",
+    "--train-days",
+    "7",
+    "--test-folds",
+    "2",
+]
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +89,7 @@ def test_retraining_adds_a_version_and_moves_the_pointer(history: Path, tmp_path
     ("extra", "message"),
     [
         (["--train-days", "60"], "these windows need at least"),
+        (["--test-folds", "0"], "--test-folds must be at least 1"),
         (["--test-days", "0"], "--test-days must be at least 1"),
     ],
 )

@@ -14,7 +14,7 @@ from schemas.history import TransactionColumns
 
 Data = tuple[TransactionColumns, np.ndarray]
 
-PROTOCOL = Protocol(train_days=14, delay_days=7, test_days=7, valid_days=7)
+PROTOCOL = Protocol(train_days=14, delay_days=7, test_days=7, valid_days=7, test_folds=2, known_days=7)
 PARAMS = HyperParams(n_estimators=30, max_depth=3, learning_rate=0.3)
 
 
@@ -59,9 +59,13 @@ def test_training_learns_and_records_what_it_did(data: Data) -> None:
     assert meta["training_data"]["fingerprint"].startswith("sha256:")
     assert meta["training_params"]["seed"] == 7
     assert meta["library_versions"]["xgboost"]
-    # The test rows are the last 7 days; training ended 7 days before them.
-    assert meta["windows"]["test"]["assess"] == "2024-02-23..2024-02-29"
-    assert meta["windows"]["test"]["train"] == "2024-02-02..2024-02-15"
+    # Fold 0 tests the last 7 days, trained on 14 days ending 7 days before them; fold 1 a week earlier.
+    folds = meta["test_folds"]
+    assert [(f["train"], f["assess"]) for f in folds] == [
+        ("2024-02-02..2024-02-15", "2024-02-23..2024-02-29"),
+        ("2024-01-26..2024-02-08", "2024-02-16..2024-02-22"),
+    ]
+    assert test["auc_roc"] == pytest.approx((folds[0]["auc_roc"] + folds[1]["auc_roc"]) / 2)
 
 
 def test_same_data_and_seed_give_the_same_model_bytes(data: Data) -> None:
