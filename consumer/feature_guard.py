@@ -4,6 +4,10 @@ Reads are retried within a time budget; past it the batch is scored with the car
 features missing (and says so), or, when configured, the scorer waits for Redis. Writes that fail are
 kept and replayed in order once Redis answers again: the store's updates are idempotent, so a replay
 that partly happened before is harmless. Nothing here ever drops an event.
+
+Writes run on one worker thread, one batch at a time and in order, so a batch's write (Redis executing
+the script) overlaps the collection and decoding of the next batch; `wait` joins it, and every read
+waits for the write before it, so a read always sees the previous batches' events.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal, Protocol
 
 import numpy as np
@@ -58,6 +63,9 @@ class FeatureGuard:
         self._pending: deque[tuple[str, TransactionColumns]] = deque()
         self._pending_events = 0
         self.degraded = False  # the last read fell back or a write is pending
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feature-writes")
+        self._in_flight: Future[bool] | None = None
+        self._backlogged = False
 
     def _retry(self, op: Callable[[], Matrix | None], forever: bool) -> tuple[bool, Matrix | None]:
         deadline = self._clock() + self._budget
@@ -75,6 +83,7 @@ class FeatureGuard:
 
     def read(self, tx: TransactionColumns) -> tuple[Matrix, tuple[str, ...]]:
         """The batch's features, and the groups that are missing (empty when all were read)."""
+        self.wait()
         must_wait = self._on_down == "pause" or self._pending_events > self._max_pending
         ok, matrix = self._retry(lambda: self._store.read(tx), forever=must_wait)
         if ok and matrix is not None:
@@ -85,17 +94,39 @@ class FeatureGuard:
         self.degraded = True
         return transaction_only(tx), MISSING_GROUPS
 
-    def record(self, tx: TransactionColumns, labels: TransactionColumns | None) -> None:
+    def record(self, tx: TransactionColumns, labels: TransactionColumns | None, wait: bool = False) -> None:
+        """Queue the batch's updates and apply them on the writer thread; `wait` joins it at once."""
+        self.wait()
+        self._in_flight = self._writer.submit(self._record_now, tx, labels)
+        if wait:
+            self.wait()
+
+    def wait(self) -> None:
+        """Block until the write in flight is done (its failures are queued, never raised, but a bug
+        in it is re-raised here)."""
+        if self._in_flight is not None:
+            done, self._in_flight = self._in_flight, None
+            done.result()
+
+    def close(self) -> None:
+        self.wait()
+        self._writer.shutdown()
+
+    def _record_now(self, tx: TransactionColumns, labels: TransactionColumns | None) -> bool:
         if len(tx):
             self._pending.append(("tx", tx))
             self._pending_events += len(tx)
         if labels is not None and len(labels):
             self._pending.append(("labels", labels))
             self._pending_events += len(labels)
-        self.flush_pending(self._budget if self._on_down == "pause" else 0.0)
+        return self._flush(self._budget if self._on_down == "pause" else 0.0)
 
     def flush_pending(self, budget_s: float = 0.0) -> bool:
         """Apply queued updates in order; False when Redis is still down (they stay queued)."""
+        self.wait()
+        return self._flush(budget_s)
+
+    def _flush(self, budget_s: float) -> bool:
         deadline = self._clock() + budget_s
         while self._pending:
             kind, cols = self._pending[0]
@@ -108,13 +139,20 @@ class FeatureGuard:
                 self._on_error()
                 if self._clock() >= deadline:
                     log.warning("feature updates queued (%d events): %s", self._pending_events, exc)
+                    self._backlogged = True
                     return False
                 self._sleep(0.05)
                 continue
             self._pending.popleft()
             self._pending_events -= len(cols)
+        self._backlogged = False
         return True
 
     @property
     def pending_events(self) -> int:
         return self._pending_events
+
+    @property
+    def backlogged(self) -> bool:
+        """Updates are queued because a write failed (not merely in flight)."""
+        return self._backlogged

@@ -116,6 +116,7 @@ class Scorer:
         pending = self.collector.take()
         if pending:
             self._process(pending)
+        self.features.wait()
         self.commit.commit_now()
         self.assigned -= {(p.topic, p.partition) for p in partitions}
 
@@ -140,7 +141,8 @@ class Scorer:
                     break
                 if self.models.maybe_reload():
                     self.metrics.set_model(self.models.version)
-                self.features.flush_pending()
+                if self.features.backlogged:
+                    self.features.flush_pending()
                 left = None if cfg.max_events is None else cfg.max_events - self.summary.events
                 started = self._clock()
                 messages = [m for m in self.collector.collect(left) if self._usable(m)]
@@ -150,7 +152,9 @@ class Scorer:
                     idle_since = self._clock()
                 else:
                     self.commit.idle()
-                    if cfg.until_idle_s is not None and self._clock() - idle_since >= cfg.until_idle_s:
+                    if not self.assigned:  # joining the group is not idleness
+                        idle_since = self._clock()
+                    elif cfg.until_idle_s is not None and self._clock() - idle_since >= cfg.until_idle_s:
                         break
                 if on_batch is not None:
                     on_batch(self)
@@ -176,17 +180,20 @@ class Scorer:
         )
         t1 = t()
         self.metrics.stage_seconds.labels("decode").observe(t1 - t0)
+        # The previous batch's feature write ran while this one was collected and decoded; its
+        # offsets move (in `begin`) only once it is done.
+        self.features.wait()
+        self.metrics.stage_seconds.labels("feature_write").observe(t() - t1)
         self.commit.begin()
         try:
             predictions, alerts = self._score_and_send(batch)
-            t2 = t()
             self._send_dead_letters(batch)
         except KafkaException as exc:  # e.g. a transaction in error refuses outputs: roll back
             self.commit.fail(exc, batch.first_offsets)
             return
-        self.features.record(batch.transactions, batch.labels)
+        # Exactly-once commits the transaction next: the write must be done before it.
+        self.features.record(batch.transactions, batch.labels, wait=self.cfg.guarantee == "exactly-once")
         t3 = t()
-        self.metrics.stage_seconds.labels("feature_write").observe(t3 - t2)
         durable = self.commit.finish(batch.next_offsets, batch.first_offsets)
         self.metrics.stage_seconds.labels("commit").observe(t() - t3)
         if durable:
@@ -249,6 +256,7 @@ class Scorer:
 
     def _close(self) -> None:
         try:
+            self.features.close()
             self.commit.close()
         finally:
             self.consumer.close()
