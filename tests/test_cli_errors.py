@@ -1,0 +1,71 @@
+"""Bad flags and missing servers: one readable line, a non-zero exit, and never a secret or a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from scorer_support import make_events, make_model
+
+from fraudscore.settings import redact_url
+from fraudscore.stack import procs
+from schemas.history import from_records, write_history
+
+SECRET = "s3cr3t-Pa55"
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fraudscore.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+def test_redact_url_hides_only_the_password() -> None:
+    assert redact_url(f"redis://user:{SECRET}@host:6380/2") == "redis://user:***@host:6380/2"
+    assert redact_url("redis://host:6379/0") == "redis://host:6379/0"
+
+
+def test_a_bad_setting_is_one_line_without_its_value() -> None:
+    done = _run("--redis-url", f"redis://:{SECRET}@127.0.0.1:1/0", "score", "--max-batch", "0")
+    assert done.returncode == 2
+    assert "max_batch" in done.stderr
+    assert SECRET not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_redis_is_one_line_without_the_password(tmp_path: Path) -> None:
+    port = procs.free_ports(1)[0]
+    env = {**os.environ, "REDIS_URL": f"redis://default:{SECRET}@127.0.0.1:{port}/0"}
+    history = tmp_path / "h.avro"
+    write_history(history, from_records(make_events(20)))
+    done = _run("features", "load", "--history", str(history), env=env)
+    assert done.returncode != 0
+    assert "***" in done.stderr
+    assert SECRET not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_redis_for_the_scorer_names_it_without_the_password(tmp_path: Path) -> None:
+    make_model(tmp_path)
+    port = procs.free_ports(1)[0]
+    env = {**os.environ, "REDIS_URL": f"redis://default:{SECRET}@127.0.0.1:{port}/0"}
+    done = _run("--model-dir", str(tmp_path), "score", "--metrics-port", "0", env=env)
+    assert done.returncode != 0
+    assert f"redis://default:***@127.0.0.1:{port}/0" in done.stderr
+    assert SECRET not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_no_model_is_one_line(tmp_path: Path) -> None:
+    done = _run("--model-dir", str(tmp_path / "empty"), "score")
+    assert done.returncode != 0
+    assert "fraudscore train" in done.stderr
+    assert "Traceback" not in done.stderr
