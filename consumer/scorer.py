@@ -151,6 +151,7 @@ class Scorer:
                     self._process(messages)
                     idle_since = self._clock()
                 else:
+                    self.features.wait()  # idle commits move offsets: the last batch's write comes first
                     self.commit.idle()
                     if not self.assigned:  # joining the group is not idleness
                         idle_since = self._clock()
