@@ -16,8 +16,8 @@ from tqdm import tqdm
 class HyperParams:
     """Defaults tuned on a simulated history (docs/model.md has the search and its results)."""
 
-    n_estimators: int = 300
-    max_depth: int = 6
+    n_estimators: int = 200
+    max_depth: int = 3
     learning_rate: float = 0.1
     min_child_weight: float = 1.0
     subsample: float = 1.0
