@@ -69,7 +69,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--transactional-id",
         metavar="ID",
-        help="exactly-once: this member's stable transactional id (default: group id + host)",
+        help="exactly-once: this member's stable transactional id, one per replica: a restart then "
+        "aborts the dead run's transaction at once and fences a paused old run (default: a fresh "
+        "id per run, group id + random)",
     )
     p.set_defaults(handler=run_score)
 
