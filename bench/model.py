@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from features.definition import DAY_MS, FEATURE_NAMES
 from features.offline import compute_features
 from models.artifact import current_version, load_artifact, save_artifact, set_current
 from models.metrics import auc_roc, average_precision, card_precision_at_k
-from models.pipeline import budget_threshold
+from models.pipeline import budget_threshold, candidate
+from models.scoring import ScoringCore
 from models.training import HyperParams, fit
 from producer.simulator import SimulationConfig, simulate
 
@@ -62,7 +61,7 @@ def train_small(model_dir: Path, seed: int = 5) -> str:
     booster = fit(
         x[train], tx.is_fraud[train], FEATURE_NAMES, SMALL, seed=seed, desc="training a bench model"
     )
-    scores = booster.inplace_predict(x[test]).astype(np.float64)
+    scores = ScoringCore(candidate(booster, FEATURE_NAMES)).score(x[test])
     labels = tx.is_fraud[test]
     cp = card_precision_at_k(tx.event_time[test], tx.card_id[test], labels, scores)
     metadata = {

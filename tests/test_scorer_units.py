@@ -195,12 +195,12 @@ def test_failed_writes_are_kept_and_replayed_in_order_when_redis_is_back() -> No
     guard.record(first, None)
     guard.record(second, None)
     guard.wait()  # writes run on the writer thread
-    assert guard.backlogged
+    assert guard.backlogged is True
     assert guard.pending_events == 5
     assert store.recorded == []
     store.failures = 0
     assert guard.flush_pending()
-    assert not guard.backlogged
+    assert getattr(guard, "backlogged") is False  # noqa: B009 - a fresh read, not the narrowed one
     assert store.recorded == first.event_id.tolist() + second.event_id.tolist()
     assert guard.pending_events == 0
 
