@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import numpy.typing as npt
 import redis
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from scorer_support import (
     make_events,
     read_topic,
@@ -148,6 +148,8 @@ def caught_up(settings: Settings) -> bool:
         ends = [consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in parts]
         committed = consumer.committed(parts, timeout=10)
         return all(end in (tp.offset, 0) for tp, end in zip(committed, ends, strict=True))
+    except KafkaException:
+        return False  # stale metadata or a coordinator moving: not known yet, asked again
     finally:
         consumer.close()
 

@@ -208,14 +208,21 @@ def stop_scorer_process(proc: Any, timeout_s: float = 60) -> int:
 
 def topic_count(settings: Settings, topic: str) -> int:
     """Records in `topic` (sum of high watermarks: exact for a topic without transactions)."""
-    from confluent_kafka import TopicPartition
+    from confluent_kafka import KafkaException, TopicPartition
 
     consumer = Consumer({**settings.kafka_common(), "group.id": "watermarks"})
+    deadline = time.monotonic() + 30
     try:
-        meta = consumer.list_topics(topic, timeout=10).topics[topic]
-        return sum(
-            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in meta.partitions
-        )
+        while True:
+            try:
+                meta = consumer.list_topics(topic, timeout=10).topics[topic]
+                parts = [TopicPartition(topic, p) for p in meta.partitions]
+                return sum(consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in parts)
+            except KafkaException:
+                # A fresh topic (or a moved leader) on a cluster: this client's metadata is behind.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
     finally:
         consumer.close()
 
