@@ -89,6 +89,10 @@ def test_a_server_started_for_a_session_dies_with_it(tmp_path: Path) -> None:
     server = int(session.stdout.readline())
     try:
         assert procs.is_ours(server, tmp_path)
+        # setpriv arms the death signal just before it execs the server: killing the session before
+        # that (a busy machine) would test nothing, so wait until the server itself runs.
+        comm = Path(f"/proc/{server}/comm")
+        assert procs.wait_until(lambda: comm.exists() and comm.read_text().strip() == "sleep", 10)
         session.kill()  # SIGKILL: no clean-up code runs in the session
         session.wait()
         assert procs.wait_until(lambda: not procs.is_ours(server, tmp_path), 10)
