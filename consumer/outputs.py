@@ -31,24 +31,31 @@ class ScoredBatch:
         return np.flatnonzero(self.alert)
 
 
-def prediction_records(batch: ScoredBatch, scored_at_ms: int) -> list[dict[str, Any]]:
+def _event_fields(batch: ScoredBatch, i: int) -> dict[str, Any]:
+    """What a prediction and an alert both say about event row `i`."""
     tx = batch.tx
+    return {
+        "event_id": str(tx.event_id[i]),
+        "card_id": str(tx.card_id[i]),
+        "terminal_id": str(tx.terminal_id[i]),
+        "event_time": int(tx.event_time[i]),
+        "amount": float(tx.amount[i]),
+        "score": float(batch.scores[i]),
+        "threshold": batch.threshold,
+        "model_version": batch.model_version,
+    }
+
+
+def prediction_records(batch: ScoredBatch, scored_at_ms: int) -> list[dict[str, Any]]:
     missing = list(batch.features_missing)
     return [
         {
-            "event_id": str(tx.event_id[i]),
-            "card_id": str(tx.card_id[i]),
-            "terminal_id": str(tx.terminal_id[i]),
-            "event_time": int(tx.event_time[i]),
-            "amount": float(tx.amount[i]),
-            "score": float(batch.scores[i]),
+            **_event_fields(batch, i),
             "is_alert": bool(batch.alert[i]),
-            "threshold": batch.threshold,
-            "model_version": batch.model_version,
             "features_missing": missing,
             "scored_at": scored_at_ms,
         }
-        for i in range(len(tx))
+        for i in range(len(batch.tx))
     ]
 
 
@@ -74,17 +81,9 @@ def encode_predictions(batch: ScoredBatch, scored_at_ms: int, encoder: ColumnarE
 
 
 def alert_records(batch: ScoredBatch, scored_at_ms: int) -> list[dict[str, Any]]:
-    tx = batch.tx
     return [
         {
-            "event_id": str(tx.event_id[i]),
-            "card_id": str(tx.card_id[i]),
-            "terminal_id": str(tx.terminal_id[i]),
-            "event_time": int(tx.event_time[i]),
-            "amount": float(tx.amount[i]),
-            "score": float(batch.scores[i]),
-            "threshold": batch.threshold,
-            "model_version": batch.model_version,
+            **_event_fields(batch, int(i)),
             "reasons": [
                 {"feature": f, "value": float(v), "contribution": float(c)}
                 for f, v, c in batch.reasons.get(int(i), [])
