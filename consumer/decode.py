@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from schemas.validation import validate_transaction
 
 from schemas import Codec, DecodeError
 from schemas.history import TransactionColumns, from_records
+from schemas.validation import validate_transaction
 
 
 @dataclass(frozen=True)
