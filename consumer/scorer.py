@@ -9,6 +9,7 @@ An offset therefore never passes an event whose prediction or dead letter the br
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 import uuid
@@ -134,6 +135,11 @@ class Scorer:
         self.consumer.subscribe(
             topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
+        # Everything loaded so far (xgboost, numpy, the model, ...) lives as long as the process: out of
+        # the collector's sight, a full collection no longer walks ~70,000 objects (a ~30-80 ms stall
+        # that showed in the p99 latency).
+        gc.collect()
+        gc.freeze()
         idle_since = self._clock()
         try:
             while not self._stopping:
