@@ -19,11 +19,14 @@ from batch.exceptions import BatchError
 from batch.scoring import score_history
 from batch.sources import columns, read_topic
 from consumer.outputs import ScoredBatch, prediction_records
+from consumer.sink import OutputSink
 from features.definition import card_horizon_ms, terminal_horizon_ms
 from models.artifact import load_artifact
 from models.scoring import ScoringCore
 from schemas import Codec, SchemaSource
 from schemas.validation import validate_transaction
+
+PUBLISH_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -105,25 +108,17 @@ def rescore(
 def publish(
     kafka: dict[str, Any], topic: str, scored: ScoredBatch, codec: Codec, progress: Callable[[int], object]
 ) -> None:
-    producer = Producer({**kafka, "enable.idempotence": True, "linger.ms": 20, "compression.type": "lz4"})
-    failed: list[str] = []
-
-    def report(err: Any, _msg: Any) -> None:
-        if err is not None:
-            failed.append(err.str())
-
-    for i, record in enumerate(prediction_records(scored, 0)):
-        while True:
-            try:
-                producer.produce(topic, codec.encode(record), record["card_id"].encode(), on_delivery=report)
-                break
-            except BufferError:
-                producer.poll(0.05)
-        if i % 10_000 == 0:
-            producer.poll(0)
-            progress(10_000 if i else 0)
-    if producer.flush(60) or failed:
-        raise BatchError(f"replay predictions not all delivered ({len(failed)} failed): {failed[:1]}")
+    """The predictions to `topic`, each confirmed by the broker (the scorer's own sink: retries and all)."""
+    sink = OutputSink(
+        Producer({**kafka, "enable.idempotence": True, "linger.ms": 20, "compression.type": "lz4"})
+    )
+    records = prediction_records(scored, 0)
+    for start in range(0, len(records), PUBLISH_CHUNK):
+        chunk = records[start : start + PUBLISH_CHUNK]
+        sink.send_many(topic, [r["card_id"].encode() for r in chunk], codec.encode_many(chunk))
+        sink.producer.poll(0)
+        progress(len(chunk))
+    sink.confirm()
 
 
 def compare_with_live(
