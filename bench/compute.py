@@ -37,9 +37,6 @@ class SnapshotRedis:
         self._values = values
         self.connection_pool = SimpleNamespace(connection_kwargs={})
 
-    def register_script(self, _script: str) -> None:
-        return None
-
     def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         get = self._values.get
         return [get(k) for k in keys]

@@ -5,9 +5,10 @@ features missing (and says so), or, when configured, the scorer waits for Redis.
 kept and replayed in order once Redis answers again: the store's updates are idempotent, so a replay
 that partly happened before is harmless. Nothing here ever drops an event.
 
-Writes run on one worker thread, one batch at a time and in order, so a batch's write (Redis executing
-the script) overlaps the collection and decoding of the next batch; `wait` joins it, and every read
-waits for the write before it, so a read always sees the previous batches' events.
+A batch's write is sent and its answer read only by `wait`, which the next batch calls once it is
+collected and decoded: Redis executes the script meanwhile, on its own core. Every read waits for the
+writes before it, so a read always sees the previous batches' events. (A worker thread did this before;
+its steps waited for the GIL behind the decoding loop and the write took twice Redis's own time.)
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal, Protocol
 
 import numpy as np
@@ -38,6 +38,12 @@ class FeatureStore(Protocol):
     def record_transactions(self, tx: TransactionColumns) -> None: ...
 
     def record_labels(self, labels: TransactionColumns) -> None: ...
+
+    def send_transactions(self, tx: TransactionColumns) -> None: ...
+
+    def send_labels(self, labels: TransactionColumns) -> None: ...
+
+    def confirm(self) -> None: ...
 
 
 class FeatureGuard:
@@ -63,8 +69,7 @@ class FeatureGuard:
         self._pending: deque[tuple[str, TransactionColumns]] = deque()
         self._pending_events = 0
         self.degraded = False  # the last read fell back or a write is pending
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feature-writes")
-        self._in_flight: Future[bool] | None = None
+        self._in_flight = 0  # leading updates of `_pending` sent, their answers not yet read
         self._backlogged = False
 
     def _retry(self, op: Callable[[], Matrix | None], forever: bool) -> tuple[bool, Matrix | None]:
@@ -95,31 +100,53 @@ class FeatureGuard:
         return transaction_only(tx), MISSING_GROUPS
 
     def record(self, tx: TransactionColumns, labels: TransactionColumns | None, wait: bool = False) -> None:
-        """Queue the batch's updates and apply them on the writer thread; `wait` joins it at once."""
+        """Send the batch's updates; `wait` (or the next batch) reads Redis's answer."""
         self.wait()
-        self._in_flight = self._writer.submit(self._record_now, tx, labels)
+        fresh = [
+            (kind, cols) for kind, cols in (("tx", tx), ("labels", labels)) if cols is not None and len(cols)
+        ]
+        older = bool(self._pending)
+        for kind, cols in fresh:
+            self._pending.append((kind, cols))
+            self._pending_events += len(cols)
+        if older:  # queued updates go first, in order
+            self._flush(self._failure_budget())
+            return
+        try:
+            for kind, cols in fresh:
+                if kind == "tx":
+                    self._store.send_transactions(cols)
+                else:
+                    self._store.send_labels(cols)
+        except FeatureStoreError:
+            self._on_error()
+            self._flush(self._failure_budget())
+            return
+        self._in_flight = len(fresh)
         if wait:
             self.wait()
 
     def wait(self) -> None:
-        """Block until the write in flight is done (its failures are queued, never raised, but a bug
-        in it is re-raised here)."""
-        if self._in_flight is not None:
-            done, self._in_flight = self._in_flight, None
-            done.result()
+        """Block until the updates sent are applied; those that fail are queued, never raised."""
+        if not self._in_flight:
+            return
+        sent, self._in_flight = self._in_flight, 0
+        try:
+            self._store.confirm()
+        except FeatureStoreError:
+            self._on_error()
+            self._flush(self._failure_budget())
+            return
+        for _ in range(sent):
+            _, cols = self._pending.popleft()
+            self._pending_events -= len(cols)
 
     def close(self) -> None:
         self.wait()
-        self._writer.shutdown()
 
-    def _record_now(self, tx: TransactionColumns, labels: TransactionColumns | None) -> bool:
-        if len(tx):
-            self._pending.append(("tx", tx))
-            self._pending_events += len(tx)
-        if labels is not None and len(labels):
-            self._pending.append(("labels", labels))
-            self._pending_events += len(labels)
-        return self._flush(self._budget if self._on_down == "pause" else 0.0)
+    def _failure_budget(self) -> float:
+        # Scoring without features cannot wait for Redis; pausing waits up to the budget per batch.
+        return self._budget if self._on_down == "pause" else 0.0
 
     def flush_pending(self, budget_s: float = 0.0) -> bool:
         """Apply queued updates in order; False when Redis is still down (they stay queued)."""

@@ -104,7 +104,7 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(
         f"  write  {m.write_us_per_event:8.1f} {m.write_cpu_us_per_event:8.1f} "
-        f"{m.redis_write_us_per_event:8.1f}   one EVALSHA"
+        f"{m.redis_write_us_per_event:8.1f}   one EVAL"
     )
     print(f"  labels {m.label_us_per_label:8.1f} us/label (wall)")
     print(f"  memory {m.card_bytes:8.0f} B/card, {m.terminal_bytes:.0f} B/terminal (median MEMORY USAGE)")

@@ -4,6 +4,8 @@
 then runs the same windowed arithmetic as offline (`features.windows`) over the state plus the batch's
 own events: a card's second event in a batch sees its first, as offline. `record_transactions` and
 `record_labels` write through one Lua script call each and are idempotent (`features.store_script`).
+`send_transactions` and `send_labels` only send that call; `confirm` reads Redis's answer later, so
+that Redis runs the script while the caller gets on with its next batch (`features.redis_pipe`).
 
 Labels are `TransactionColumns` too: one row per labelled transaction, with that transaction's
 `event_id`, `event_time` and `terminal_id`, and `is_fraud` 1 (rows with 0 are ignored: only frauds
@@ -32,6 +34,7 @@ from features.definition import (
 )
 from features.exceptions import FeatureInputError, FeatureStoreError
 from features.hashing import hash64
+from features.redis_pipe import RedisPipe
 from features.store_layout import (
     CARD_ENTRY,
     FRAUD_BIT,
@@ -90,7 +93,7 @@ class OnlineFeatureStore:
         self._card_horizon = card_horizon_ms() + trim_slack_ms
         self._terminal_horizon = terminal_horizon_ms(label_delay_days) + trim_slack_ms
         self._ttls = [self._card_horizon + ttl_slack_ms, self._terminal_horizon + ttl_slack_ms, marker_ttl_ms]
-        self._append = client.register_script(APPEND_ENTRIES)
+        self._pipe = RedisPipe(client.connection_pool)
         self._last: tuple[TransactionColumns, _Batch] | None = None
 
     def _redis(self, call: Callable[[], T]) -> T:
@@ -118,6 +121,7 @@ class OnlineFeatureStore:
         """The (n, F) feature matrix of the batch, as `compute_features` would give it."""
         if len(tx) == 0:
             return np.empty((0, len(FEATURE_NAMES)), dtype=np.float32)
+        self.confirm()  # the state read must include every write sent before
         b = self._batch(tx)
         card_of, terminal_of = b.card_of, b.terminal_of
         values = self._redis(lambda: self._client.mget(b.keys))
@@ -148,6 +152,20 @@ class OnlineFeatureStore:
 
     def record_transactions(self, tx: TransactionColumns) -> None:
         """Adds the transactions to their cards' and terminals' state; applying a batch twice is a no-op."""
+        self.send_transactions(tx)
+        self.confirm()
+
+    def record_labels(self, labels: TransactionColumns) -> None:
+        """Marks the labelled transactions as frauds on their terminals (is_fraud 0 rows are ignored)."""
+        self.send_labels(labels)
+        self.confirm()
+
+    def confirm(self) -> None:
+        """Wait for the writes sent so far; FeatureStoreError when any may not have been applied."""
+        self._redis(self._pipe.replies)
+
+    def send_transactions(self, tx: TransactionColumns) -> None:
+        """`record_transactions` without waiting for Redis's answer (see `confirm`)."""
         if len(tx) == 0:
             return
         b = self._batch(tx)
@@ -159,10 +177,10 @@ class OnlineFeatureStore:
         blobs = pack_groups(card_entries, b.card_of, b.n_cards)
         blobs += pack_groups(term_entries, b.terminal_of, len(b.keys) - b.n_cards)
         head = [b.n_cards, self._card_horizon, self._terminal_horizon, 0]
-        self._run(b"tx", b.hashes, b.keys, head, blobs)
+        self._send(b"tx", b.hashes, b.keys, head, blobs)
 
-    def record_labels(self, labels: TransactionColumns) -> None:
-        """Marks the labelled transactions as frauds on their terminals (is_fraud 0 rows are ignored)."""
+    def send_labels(self, labels: TransactionColumns) -> None:
+        """`record_labels` without waiting for Redis's answer (see `confirm`)."""
         frauds = labels.take(labels.is_fraud == 1)
         if len(frauds) == 0:
             return
@@ -174,11 +192,15 @@ class OnlineFeatureStore:
         empty = np.array([], dtype=np.str_)
         # A label's time is its transaction's, days in the past: the cutoff it gives is conservative.
         head = [0, 0, self._terminal_horizon, 1]
-        self._run(b"labels", hashes, self._keys(empty, terminals), head, blobs)
+        self._send(b"labels", hashes, self._keys(empty, terminals), head, blobs)
 
-    def _run(self, kind: bytes, hashes: Hashes, keys: list[str], head: list[int], blobs: list[bytes]) -> None:
+    def _send(
+        self, kind: bytes, hashes: Hashes, keys: list[str], head: list[int], blobs: list[bytes]
+    ) -> None:
         """One script call; `head`: number of card keys, card and terminal horizons, skip_known."""
         digest = hashlib.blake2b(kind + np.unique(hashes).tobytes(), digest_size=16).hexdigest()
         marker = f"{self._prefix}:applied:{digest}"
-        args: list[Any] = [*self._ttls, *head, *blobs]
-        self._redis(lambda: self._append(keys=[marker, *keys], args=args))
+        # EVAL, not EVALSHA: Redis caches the compiled script by its digest all the same, and a
+        # restarted Redis (scripts gone) needs no second round trip to load it again.
+        args: list[Any] = ["EVAL", APPEND_ENTRIES, len(keys) + 1, marker, *keys, *self._ttls, *head, *blobs]
+        self._redis(lambda: self._pipe.send(*args))

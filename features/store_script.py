@@ -1,4 +1,4 @@
-"""The one Lua script that writes the online state: a whole batch in one atomic EVALSHA.
+"""The one Lua script that writes the online state: a whole batch in one atomic EVAL.
 
 Per key it appends the batch's new entries and refreshes the TTL (wall time) so that idle cards and
 terminals disappear: two O(1) commands, no copy of the value. Old entries are dropped in event time,

@@ -126,6 +126,40 @@ def test_state_is_trimmed_in_event_time_and_expires_in_wall_time(redis_client: r
     assert stored < 0.5 * len(tx)  # 90 days streamed, 31 (plus a few entries) kept
 
 
+@pytest.mark.integration
+def test_a_write_sent_and_not_yet_confirmed_is_seen_by_the_next_read(redis_client: redis.Redis[bytes]) -> None:
+    tx = generate(400, days=3, cards=5, terminals=4, seed=21)
+    synchronous = OnlineFeatureStore(redis_client, prefix="sync")
+    pipelined = OnlineFeatureStore(redis_client, prefix="piped")
+    synchronous.record_transactions(tx.take(slice(0, 300)))
+    pipelined.send_transactions(tx.take(slice(0, 200)))
+    pipelined.send_transactions(tx.take(slice(200, 300)))  # two answers owed, read in order by `read`
+    later = tx.take(slice(300, 400))
+    np.testing.assert_array_equal(pipelined.read(later), synchronous.read(later))
+    np.testing.assert_allclose(pipelined.read(later), compute_features(tx)[300:], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.integration
+def test_a_connection_lost_before_the_answer_fails_the_write_and_a_replay_counts_once(
+    redis_client: redis.Redis[bytes],
+) -> None:
+    tx = generate(300, days=3, cards=5, terminals=4, seed=22)
+    store = OnlineFeatureStore(redis_client)
+    first, second = tx.take(slice(0, 150)), tx.take(slice(150, 300))
+    store.send_transactions(first)
+    store.confirm()
+    redis_client.client_kill_filter(_type="normal", skipme=True)  # the store's connection dies
+    with pytest.raises(FeatureStoreError) as info:
+        store.send_transactions(second)  # the kernel may still take the bytes: then the answer fails
+        store.confirm()
+    assert info.value.retriable
+    store.record_transactions(second)  # replayed on a fresh connection
+    store.record_transactions(second)  # and again: counted once
+    np.testing.assert_allclose(
+        store.read(tx.take(slice(290, 300))), compute_features(tx)[290:], rtol=1e-5, atol=1e-6
+    )
+
+
 def test_redis_failures_are_retriable_and_hide_the_password() -> None:
     client = redis.Redis.from_url("redis://app:s3cret-pw@127.0.0.1:1/0", socket_connect_timeout=1)
     store = OnlineFeatureStore(client)

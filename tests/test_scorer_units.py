@@ -131,6 +131,7 @@ class FlakyStore:
     def __init__(self, failures: int) -> None:
         self.failures = failures
         self.recorded: list[str] = []
+        self.sent: list[str] = []  # sent, Redis's answer not yet read
 
     def _maybe_fail(self) -> None:
         if self.failures > 0:
@@ -142,11 +143,24 @@ class FlakyStore:
         return np.ones((len(tx), len(FEATURE_NAMES)), dtype=np.float32)
 
     def record_transactions(self, tx: TransactionColumns) -> None:
-        self._maybe_fail()
-        self.recorded.extend(tx.event_id.tolist())
+        self.send_transactions(tx)
+        self.confirm()
 
     def record_labels(self, labels: TransactionColumns) -> None:
+        self.send_labels(labels)
+        self.confirm()
+
+    def send_transactions(self, tx: TransactionColumns) -> None:
         self._maybe_fail()
+        self.sent.extend(tx.event_id.tolist())
+
+    def send_labels(self, labels: TransactionColumns) -> None:
+        self._maybe_fail()
+
+    def confirm(self) -> None:
+        sent, self.sent = self.sent, []
+        self._maybe_fail()  # the connection died before the answer: nothing sent counts as applied
+        self.recorded.extend(sent)
 
 
 def _tx(n: int, seed: int) -> TransactionColumns:
@@ -194,7 +208,7 @@ def test_failed_writes_are_kept_and_replayed_in_order_when_redis_is_back() -> No
     store.failures = 10**6
     guard.record(first, None)
     guard.record(second, None)
-    guard.wait()  # writes run on the writer thread
+    guard.wait()
     assert guard.backlogged is True
     assert guard.pending_events == 5
     assert store.recorded == []
@@ -203,6 +217,20 @@ def test_failed_writes_are_kept_and_replayed_in_order_when_redis_is_back() -> No
     assert getattr(guard, "backlogged") is False  # noqa: B009 - a fresh read, not the narrowed one
     assert store.recorded == first.event_id.tolist() + second.event_id.tolist()
     assert guard.pending_events == 0
+
+
+def test_a_write_whose_answer_is_lost_is_replayed_and_recorded_once() -> None:
+    clock = FakeClock()
+    store = FlakyStore(failures=0)
+    guard = FeatureGuard(store, 0.5, "score-missing", lambda: False, clock=clock, sleep=clock.sleep)
+    batch = _tx(3, 1)
+    guard.record(batch, None)
+    assert store.recorded == []  # sent; the answer is read by the next `wait`
+    store.failures = 1  # the connection dies before the answer
+    guard.wait()
+    assert store.recorded == batch.event_id.tolist()
+    assert guard.pending_events == 0
+    assert not guard.backlogged
 
 
 def test_pause_mode_waits_for_redis_instead_of_scoring_without_features() -> None:

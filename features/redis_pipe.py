@@ -1,0 +1,70 @@
+"""Commands sent now and answered later, on one Redis connection of their own.
+
+The scorer sends a batch's feature write and reads Redis's answer only when the next batch needs the
+state: Redis executes the script on its own core while this process collects and decodes the next
+batch. A worker thread did the same before, but its every step waited for the GIL held by the
+decoding loop (up to a switch interval of 5 ms each), so the write took twice Redis's own time.
+
+Replies come back in the order the commands were sent. Any failure drops the connection, and with it
+the replies still owed: the caller treats everything sent since its last `replies` as not applied
+(the writes are idempotent, so a replay of one that was applied is harmless).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from redis.connection import Connection, ConnectionPool
+
+
+class RedisPipe:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+        self._conn: Connection | None = None
+        self._owed = 0
+
+    @property
+    def owed(self) -> int:
+        """Commands sent whose replies have not been read."""
+        return self._owed
+
+    def send(self, *args: Any) -> None:
+        try:
+            if self._conn is None:
+                # redis-py 5.3+ deprecates the command-name argument that types-redis still requires.
+                self._conn = self._pool.get_connection()  # type: ignore[call-arg]
+            self._conn.send_command(*args)
+        except redis.RedisError:
+            self.drop()
+            raise
+        self._owed += 1
+
+    def replies(self) -> list[Any]:
+        """The replies of every command sent, in order; the first error reply is raised (after all
+        replies were read, so the connection stays in step)."""
+        if not self._owed or self._conn is None:
+            return []
+        out: list[Any] = []
+        failed: redis.ResponseError | None = None
+        try:
+            for _ in range(self._owed):
+                try:
+                    out.append(self._conn.read_response())
+                except redis.ResponseError as exc:  # the command failed, the connection did not
+                    failed = failed or exc
+        except redis.RedisError:
+            self.drop()
+            raise
+        self._owed = 0
+        if failed is not None:
+            raise failed
+        return out
+
+    def drop(self) -> None:
+        """Forget the replies owed; the next `send` connects afresh."""
+        self._owed = 0
+        if self._conn is not None:
+            self._conn.disconnect()
+            self._pool.release(self._conn)
+            self._conn = None
