@@ -18,8 +18,9 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
+import hiredis
 import numpy as np
 import numpy.typing as npt
 import redis
@@ -68,7 +69,7 @@ class _Batch:
     card_of: npt.NDArray[np.int64]
     terminal_of: npt.NDArray[np.int64]
     n_cards: int
-    keys: list[str]
+    keys: list[bytes]
 
 
 class OnlineFeatureStore:
@@ -94,6 +95,7 @@ class OnlineFeatureStore:
         self._terminal_horizon = terminal_horizon_ms(label_delay_days) + trim_slack_ms
         self._ttls = [self._card_horizon + ttl_slack_ms, self._terminal_horizon + ttl_slack_ms, marker_ttl_ms]
         self._pipe = RedisPipe(client.connection_pool)
+        self._script = APPEND_ENTRIES.encode()
         self._last: tuple[TransactionColumns, _Batch] | None = None
 
     def _redis(self, call: Callable[[], T]) -> T:
@@ -103,9 +105,10 @@ class OnlineFeatureStore:
             detail = _CREDENTIALS.sub("://***@", str(exc))
             raise FeatureStoreError(f"feature store: {type(exc).__name__}: {detail}") from None
 
-    def _keys(self, cards: npt.NDArray[np.str_], terminals: npt.NDArray[np.str_]) -> list[str]:
+    def _keys(self, cards: npt.NDArray[np.str_], terminals: npt.NDArray[np.str_]) -> list[bytes]:
         p = self._prefix
-        return [card_key(p, c) for c in cards.tolist()] + [terminal_key(p, t) for t in terminals.tolist()]
+        keys = [card_key(p, c) for c in cards.tolist()] + [terminal_key(p, t) for t in terminals.tolist()]
+        return [k.encode() for k in keys]
 
     def _batch(self, tx: TransactionColumns) -> _Batch:
         # The scorer records the very batch it has just read: the second call reuses the first's work.
@@ -174,10 +177,11 @@ class OnlineFeatureStore:
         card_entries["time"], card_entries["amount"], card_entries["tag"] = tx.event_time, tx.amount, tags
         term_entries = np.empty(len(tx), dtype=TERMINAL_ENTRY)
         term_entries["time"], term_entries["tag"] = tx.event_time, tags & ~FRAUD_BIT
-        blobs = pack_groups(card_entries, b.card_of, b.n_cards)
-        blobs += pack_groups(term_entries, b.terminal_of, len(b.keys) - b.n_cards)
+        card_data, card_ends = pack_groups(card_entries, b.card_of, b.n_cards)
+        term_data, term_ends = pack_groups(term_entries, b.terminal_of, len(b.keys) - b.n_cards)
+        ends = np.concatenate((card_ends, term_ends + len(card_data)))
         head = [b.n_cards, self._card_horizon, self._terminal_horizon, 0]
-        self._send(b"tx", b.hashes, b.keys, head, blobs)
+        self._send(b"tx", b.hashes, b.keys, head, card_data + term_data, ends)
 
     def send_labels(self, labels: TransactionColumns) -> None:
         """`record_labels` without waiting for Redis's answer (see `confirm`)."""
@@ -188,19 +192,29 @@ class OnlineFeatureStore:
         terminals, terminal_of = _groups(frauds.terminal_id)
         entries = np.empty(len(frauds), dtype=TERMINAL_ENTRY)
         entries["time"], entries["tag"] = frauds.event_time, tags_of(hashes) | FRAUD_BIT
-        blobs = pack_groups(entries, terminal_of, len(terminals))
+        data, ends = pack_groups(entries, terminal_of, len(terminals))
         empty = np.array([], dtype=np.str_)
         # A label's time is its transaction's, days in the past: the cutoff it gives is conservative.
         head = [0, 0, self._terminal_horizon, 1]
-        self._send(b"labels", hashes, self._keys(empty, terminals), head, blobs)
+        self._send(b"labels", hashes, self._keys(empty, terminals), head, data, ends)
 
     def _send(
-        self, kind: bytes, hashes: Hashes, keys: list[str], head: list[int], blobs: list[bytes]
+        self,
+        kind: bytes,
+        hashes: Hashes,
+        keys: list[bytes],
+        head: list[int],
+        data: bytes,
+        ends: npt.NDArray[np.int64],
     ) -> None:
         """One script call; `head`: number of card keys, card and terminal horizons, skip_known."""
         digest = hashlib.blake2b(kind + np.unique(hashes).tobytes(), digest_size=16).hexdigest()
-        marker = f"{self._prefix}:applied:{digest}"
+        marker = f"{self._prefix}:applied:{digest}".encode()
+        numbers = [str(n).encode() for n in (len(keys) + 1, *self._ttls, *head)]
         # EVAL, not EVALSHA: Redis caches the compiled script by its digest all the same, and a
         # restarted Redis (scripts gone) needs no second round trip to load it again.
-        args: list[Any] = ["EVAL", APPEND_ENTRIES, len(keys) + 1, marker, *keys, *self._ttls, *head, *blobs]
-        self._redis(lambda: self._pipe.send(*args))
+        ends_le = ends.astype("<i8").tobytes()
+        args = (b"EVAL", self._script, numbers[0], marker, *keys, *numbers[1:], data, ends_le)
+        # hiredis's stub says a 1-tuple; the function takes a command of any length.
+        packed = hiredis.pack_command(args)  # type: ignore[arg-type]
+        self._redis(lambda: self._pipe.send_packed(packed))

@@ -29,12 +29,14 @@ class RedisPipe:
         """Commands sent whose replies have not been read."""
         return self._owed
 
-    def send(self, *args: Any) -> None:
+    def send_packed(self, command: bytes) -> None:
+        """Send one command already in Redis's wire format (`hiredis.pack_command`)."""
         try:
             if self._conn is None:
                 # redis-py 5.3+ deprecates the command-name argument that types-redis still requires.
                 self._conn = self._pool.get_connection()  # type: ignore[call-arg]
-            self._conn.send_command(*args)
+            # A list of byte strings, as redis-py sends its own (types-redis says str).
+            self._conn.send_packed_command([command], check_health=False)  # type: ignore[list-item]
         except redis.RedisError:
             self.drop()
             raise

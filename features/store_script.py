@@ -24,21 +24,25 @@ CHECK_EVERY = 16
 # KEYS: the batch marker, the card keys, the terminal keys.
 # ARGV: card_ttl_ms, terminal_ttl_ms, marker_ttl_ms, n_card_keys, card_horizon_ms, terminal_horizon_ms
 # (0: never drop entries), skip_known (1: append only entries the value does not hold yet; for labels,
-# which are few and may be redelivered in other groupings), then per key one blob of new entries, sorted
-# by time.
+# which are few and may be redelivered in other groupings), the new entries of all keys in key order
+# (each key's sorted by time), and where each key's entries end in them (int64 little-endian, bytes).
+# Two arguments for all the entries rather than one per key: the client packs half the arguments.
 APPEND_ENTRIES = f"""
-local call, unpack, floor = redis.call, struct.unpack, math.floor
+local call, unpack, floor, sub = redis.call, struct.unpack, math.floor, string.sub
 if not call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 0 end
 local n_cards, skip_known = tonumber(ARGV[4]), ARGV[7] == '1'
 local card_horizon, terminal_horizon = tonumber(ARGV[5]), tonumber(ARGV[6])
+local entries, ends, start = ARGV[8], ARGV[9], 0
 for i = 2, #KEYS do
-  local key, blob = KEYS[i], ARGV[6 + i]
+  local stop = unpack('<i8', ends, 8 * (i - 2) + 1)
+  local key, blob = KEYS[i], sub(entries, start + 1, stop)
+  start = stop
   local stride, ttl, horizon = {TERMINAL_ENTRY.itemsize}, ARGV[2], terminal_horizon
   if i - 1 <= n_cards then stride, ttl, horizon = {CARD_ENTRY.itemsize}, ARGV[1], card_horizon end
   if skip_known then
     local old, new = call('GET', key) or '', {{}}
     for p = 1, #blob, stride do
-      local entry = string.sub(blob, p, p + stride - 1)
+      local entry = sub(blob, p, p + stride - 1)
       local at = string.find(old, entry, 1, true)
       while at and (at - 1) % stride ~= 0 do at = string.find(old, entry, at + 1, true) end
       if not at then new[#new + 1] = entry end
@@ -52,11 +56,11 @@ for i = 2, #KEYS do
     if horizon > 0 and floor(length / every) > floor((length - #blob) / every) then
       local cutoff = unpack('<i8', blob, #blob - stride + 1) - horizon
       if unpack('<i8', call('GETRANGE', key, 0, 7)) < cutoff then
-        local old, start = call('GET', key), 1 + stride
-        while start + stride - 1 <= #old and unpack('<i8', old, start) < cutoff do
-          start = start + stride
+        local old, keep = call('GET', key), 1 + stride
+        while keep + stride - 1 <= #old and unpack('<i8', old, keep) < cutoff do
+          keep = keep + stride
         end
-        call('SET', key, string.sub(old, start), 'PX', ttl)
+        call('SET', key, sub(old, keep), 'PX', ttl)
       end
     end
   end

@@ -127,7 +127,9 @@ def test_state_is_trimmed_in_event_time_and_expires_in_wall_time(redis_client: r
 
 
 @pytest.mark.integration
-def test_a_write_sent_and_not_yet_confirmed_is_seen_by_the_next_read(redis_client: redis.Redis[bytes]) -> None:
+def test_a_write_sent_and_not_yet_confirmed_is_seen_by_the_next_read(
+    redis_client: redis.Redis[bytes],
+) -> None:
     tx = generate(400, days=3, cards=5, terminals=4, seed=21)
     synchronous = OnlineFeatureStore(redis_client, prefix="sync")
     pipelined = OnlineFeatureStore(redis_client, prefix="piped")
@@ -149,7 +151,7 @@ def test_a_connection_lost_before_the_answer_fails_the_write_and_a_replay_counts
     store.send_transactions(first)
     store.confirm()
     redis_client.client_kill_filter(_type="normal", skipme=True)  # the store's connection dies
-    with pytest.raises(FeatureStoreError) as info:
+    with pytest.raises(FeatureStoreError) as info:  # noqa: PT012 - either step may be the one to fail
         store.send_transactions(second)  # the kernel may still take the bytes: then the answer fails
         store.confirm()
     assert info.value.retriable
