@@ -13,8 +13,20 @@ import numpy as np
 import numpy.typing as npt
 
 from schemas import Codec, DecodeError
-from schemas.history import TransactionColumns, from_records
+from schemas.columnar_decode import decode_columns, supports
+from schemas.history import UNLABELLED, TransactionColumns, from_records
 from schemas.validation import validate_transaction
+
+# The column decoder costs ~0.3 ms a batch plus ~2 us a row; the record codec ~6 us a row.
+COLUMNAR_FROM = 64
+FIELDS = ("event_id", "event_time", "card_id", "terminal_id", "amount")
+DTYPES: dict[str, Any] = {
+    "event_id": np.str_,
+    "event_time": np.int64,
+    "card_id": np.str_,
+    "terminal_id": np.str_,
+    "amount": np.float64,
+}
 
 
 @dataclass(frozen=True)
@@ -64,23 +76,42 @@ def _label_row(label: dict[str, Any]) -> dict[str, Any]:
 
 
 def decode_batch(
-    messages: list[Any], tx_codec: Codec, label_codec: Codec, transactions_topic: str
+    messages: list[Any],
+    tx_codec: Codec,
+    label_codec: Codec,
+    transactions_topic: str,
+    columnar_from: int | None = COLUMNAR_FROM,
 ) -> DecodedBatch:
-    """Sort a consumed batch into transactions (event-time order), labels and dead letters."""
-    txs: list[dict[str, Any]] = []
-    stamps: list[int] = []
-    labels: list[dict[str, Any]] = []
-    dead: list[DeadLetter] = []
+    """Sort a consumed batch into transactions (event-time order), labels and dead letters.
+
+    From `columnar_from` transactions (None: never), they go through the column decoder first
+    (`schemas.columnar_decode`), and only the rows it does not vouch for through the record codec; the
+    result is the same either way."""
     next_offsets: dict[tuple[str, int], int] = {}
     first_offsets: dict[tuple[str, int], int] = {}
-    for msg in messages:
+    tx_at: list[int] = []  # positions in `messages` of the transactions-topic messages
+    for i, msg in enumerate(messages):
         where = (msg.topic(), msg.partition())
         first_offsets.setdefault(where, msg.offset())
         next_offsets[where] = msg.offset() + 1
-        is_tx = msg.topic() == transactions_topic
-        codec = tx_codec if is_tx else label_codec
+        if where[0] == transactions_topic:
+            tx_at.append(i)
+    fast = np.zeros(len(messages), dtype=bool)
+    columns: dict[str, Any] = {}
+    if columnar_from is not None and len(tx_at) >= max(columnar_from, 1) and supports(tx_codec):
+        values = [messages[i].value() or b"" for i in tx_at]
+        ok, columns = decode_columns(values, tx_codec.schema_id)
+        fast[np.asarray(tx_at)[ok]] = True
+    tx_set = set(tx_at)
+    slow_rows: list[dict[str, Any]] = []
+    slow_at: list[int] = []
+    labels: list[dict[str, Any]] = []
+    dead: list[DeadLetter] = []
+    for i in np.flatnonzero(~fast).tolist():
+        msg = messages[i]
+        is_tx = i in tx_set
         try:
-            record = codec.decode(msg.value())
+            record = (tx_codec if is_tx else label_codec).decode(msg.value())
         except DecodeError as exc:
             dead.append(_dead(msg, "decode", exc.reason))
             continue
@@ -88,17 +119,41 @@ def decode_batch(
         if reason is not None:
             dead.append(_dead(msg, "validate", reason))
         elif is_tx:
-            txs.append(record)
-            stamps.append(msg.timestamp()[1])
+            slow_rows.append(record)
+            slow_at.append(i)
         else:
             labels.append(_label_row(record))
-    order = np.argsort(np.array([r["event_time"] for r in txs], dtype=np.int64), kind="stable")
+    transactions, at = _merge(np.flatnonzero(fast), columns, slow_at, slow_rows)
     return DecodedBatch(
-        transactions=from_records([txs[i] for i in order]),
-        arrived_ms=np.array(stamps, dtype=np.int64)[order] if stamps else np.zeros(0, dtype=np.int64),
+        transactions=transactions,
+        arrived_ms=np.array([messages[i].timestamp()[1] for i in at.tolist()], dtype=np.int64),
         labels=from_records(labels) if labels else None,
         dead_letters=dead,
         next_offsets=next_offsets,
         first_offsets=first_offsets,
         size=len(messages),
+    )
+
+
+def _merge(
+    fast_at: npt.NDArray[np.intp], fast: dict[str, Any], slow_at: list[int], slow: list[dict[str, Any]]
+) -> tuple[TransactionColumns, npt.NDArray[np.int64]]:
+    """The transactions of both paths in event-time order (ties in message order), and for each row
+    the position of its message."""
+    parts = [fast] if len(fast_at) else []
+    if slow:
+        parts.append({name: [r[name] for r in slow] for name in FIELDS})
+    if not parts:
+        return from_records([]), np.zeros(0, dtype=np.int64)
+    at = np.concatenate((fast_at, slow_at)).astype(np.int64)
+    cols = {name: np.concatenate([np.asarray(p[name], dtype=DTYPES[name]) for p in parts]) for name in FIELDS}
+    order = np.lexsort((at, cols["event_time"]))
+    n = len(at)
+    return (
+        TransactionColumns(
+            **{name: cols[name][order] for name in FIELDS},
+            is_fraud=np.full(n, UNLABELLED, dtype=np.int8),
+            fraud_scenario=np.zeros(n, dtype=np.int8),
+        ),
+        at[order],
     )

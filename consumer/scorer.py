@@ -26,7 +26,7 @@ from consumer.exceptions import ScorerError
 from consumer.feature_guard import FeatureGuard
 from consumer.metrics import ScorerMetrics
 from consumer.model_holder import ModelHolder
-from consumer.outputs import alert_records, encode_predictions
+from consumer.outputs import ScoredBatch, alert_records, encode_predictions
 from consumer.scoring import score_batch
 from consumer.sink import OutputSink
 from consumer.status import RunSummary
@@ -34,6 +34,7 @@ from features.online import OnlineFeatureStore
 from fraudscore.redis_client import connect_redis
 from schemas import Codec, open_schema_source
 from schemas.columnar import ColumnarEncoder
+from schemas.history import TransactionColumns
 
 log = logging.getLogger(__name__)
 LATENCY_SAMPLES = 32
@@ -193,32 +194,41 @@ class Scorer:
         self.metrics.stage_seconds.labels("feature_write").observe(t() - t1)
         self.commit.begin()
         try:
-            predictions, alerts = self._score_and_send(batch)
+            scored = self._score(batch.transactions)
+            # Sent before the outputs are published, so that Redis applies it meanwhile (it is
+            # idempotent: a batch rolled back or redone after a crash reads the same features).
+            self.features.record(batch.transactions, batch.labels)
+            predictions, alerts = self._publish(scored)
             self._send_dead_letters(batch)
         except KafkaException as exc:  # e.g. a transaction in error refuses outputs: roll back
             self.commit.fail(exc, batch.first_offsets)
             return
-        # Exactly-once commits the transaction next: the write must be done before it.
-        self.features.record(batch.transactions, batch.labels, wait=self.cfg.guarantee == "exactly-once")
+        if self.cfg.guarantee == "exactly-once":
+            self.features.wait()  # the transaction commits next: the write must be applied first
         t3 = t()
         durable = self.commit.finish(batch.next_offsets, batch.first_offsets)
         self.metrics.stage_seconds.labels("commit").observe(t() - t3)
         if durable:
             self._account(batch, predictions, alerts)
 
-    def _score_and_send(self, batch: DecodedBatch) -> tuple[int, int]:
-        tx = batch.transactions
+    def _score(self, tx: TransactionColumns) -> ScoredBatch | None:
         if not len(tx):
-            return 0, 0
+            return None
         t0 = self._clock()
         matrix, missing = self.features.read(tx)
         t1 = self._clock()
         scored = score_batch(self.models.core, tx, matrix, missing)
-        t2 = self._clock()
         self.metrics.stage_seconds.labels("features").observe(t1 - t0)
-        self.metrics.stage_seconds.labels("predict").observe(t2 - t1)
+        self.metrics.stage_seconds.labels("predict").observe(self._clock() - t1)
+        if missing:
+            self.metrics.missing_feature_events.inc(len(tx))
+        return scored
+
+    def _publish(self, scored: ScoredBatch | None) -> tuple[int, int]:
+        if scored is None:
+            return 0, 0
         now_ms = int(time.time() * 1000)
-        keys = [c.encode() for c in tx.card_id.tolist()]
+        keys = [c.encode() for c in scored.tx.card_id.tolist()]
         topics = self.cfg.topics
         self.sink.send_many(
             topics.predictions,
@@ -231,9 +241,7 @@ class Scorer:
             [keys[i] for i in alert_rows],
             self.codecs["alert"].encode_many(alert_records(scored, now_ms)),
         )
-        if missing:
-            self.metrics.missing_feature_events.inc(len(tx))
-        return len(tx), len(alert_rows)
+        return len(scored.tx), len(alert_rows)
 
     def _send_dead_letters(self, batch: DecodedBatch) -> None:
         now_ms = int(time.time() * 1000)

@@ -8,6 +8,7 @@ decode. Bad bytes are data: `decode_many` returns the good records and the failu
 from __future__ import annotations
 
 import io
+import re
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from schemas.registry import SchemaSource, current_schemas, full_name, parse
 
 MAGIC = 0
 HEADER = struct.Struct(">BI")
+_STREAM = re.compile(r"<_io\.BytesIO object at 0x[0-9a-f]+>")
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,9 @@ class Codec:
         try:
             record = fastavro.schemaless_reader(body, writer, reader)
         except Exception as exc:  # fastavro raises many types for bad bytes; all mean the same here
+            detail = _STREAM.sub("the value", str(exc))  # the same reason for the same bytes
             raise DecodeError(
-                f"undecodable Avro body for schema id {schema_id}: {type(exc).__name__}: {exc}"
+                f"undecodable Avro body for schema id {schema_id}: {type(exc).__name__}: {detail}"
             ) from None
         if not isinstance(record, dict):
             raise DecodeError(f"schema id {schema_id} is not a record schema")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +263,33 @@ def positions(settings: Settings, topic: str, stem: str, expect: int) -> dict[st
     finally:
         consumer.close()
     return out
+
+
+@dataclass
+class FakeMessage:
+    _value: bytes | None
+    _offset: int
+    _topic: str = "tx"
+    _partition: int = 0
+    _key: bytes | None = b"C1"
+
+    def value(self) -> bytes | None:
+        return self._value
+
+    def key(self) -> bytes | None:
+        return self._key
+
+    def topic(self) -> str:
+        return self._topic
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 1_000 + self._offset)
+
+    def error(self) -> None:
+        return None

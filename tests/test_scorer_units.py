@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
-from scorer_support import DAY_MS, START_MS, make_events
+from scorer_support import DAY_MS, START_MS, FakeMessage, make_events
 
 from consumer.collect import BatchCollector
 from consumer.decode import decode_batch
@@ -16,36 +15,6 @@ from features.definition import FEATURE_NAMES
 from features.exceptions import FeatureStoreError
 from schemas import Codec, open_schema_source
 from schemas.history import TransactionColumns
-
-
-@dataclass
-class FakeMessage:
-    _value: bytes | None
-    _offset: int
-    _topic: str = "tx"
-    _partition: int = 0
-    _key: bytes | None = b"C1"
-
-    def value(self) -> bytes | None:
-        return self._value
-
-    def key(self) -> bytes | None:
-        return self._key
-
-    def topic(self) -> str:
-        return self._topic
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def timestamp(self) -> tuple[int, int]:
-        return (1, 1_000 + self._offset)
-
-    def error(self) -> None:
-        return None
 
 
 class FakeClock:
