@@ -125,11 +125,11 @@ class FeatureState:
             pipe.restore(key, max(int(ttl), 0), blob, replace=True)
         pipe.execute()
 
-    def values(self) -> dict[str, bytes]:
+    def values(self) -> dict[bytes, bytes]:
         """The warm state as plain values by key (after `restore`)."""
         keys = [k for k, _, _ in self._dumps]
         got = self._client.mget(keys)
-        return {k.decode(): v for k, v in zip(keys, got, strict=True) if v is not None}
+        return {k: v for k, v in zip(keys, got, strict=True) if v is not None}
 
     def drop(self) -> None:
         self._client.flushdb()
