@@ -2,8 +2,12 @@
 
 librdkafka's `consume(n, timeout)` waits until it has n messages or its timeout, measured from the call,
 so a batch starts with a wait for one message and is then topped up until it is full or its first
-message is `max_wait` old. The messages gathered so far stay visible in `pending`, so a partition
-revocation in the middle of a top-up can finish them before the partitions move (see `scorer.py`).
+message is `max_wait` old. Old since its Kafka timestamp, not since this process took it: messages that
+queued up while the previous batch was scored have waited already, and waiting a full `max_wait` more
+for company only adds latency (p50 at 5,000 events/s: see docs/bench.md). The age counts no more than
+`max_wait` and never below zero, so a producer's clock ahead or behind ours only changes batch sizes.
+The messages gathered so far stay visible in `pending`, so a partition revocation in the middle of a
+top-up can finish them before the partitions move (see `scorer.py`).
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ class BatchCollector:
         max_wait_s: float,
         idle_wait_s: float,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._consumer = consumer
         self._max_batch = max_batch
         self._max_wait = max_wait_s
         self._idle_wait = idle_wait_s
         self._clock = clock
+        self._wall = wall
         self.pending: list[Any] = []
 
     def take(self) -> list[Any]:
@@ -44,13 +50,19 @@ class BatchCollector:
         self.pending.extend(self._consumer.consume(1, self._idle_wait))
         if not self.pending:
             return []
-        deadline = self._clock() + self._max_wait
+        deadline = self._clock() + self._max_wait - self._waited(self.pending[0])
         while 0 < len(self.pending) < size:
-            left = deadline - self._clock()
-            if left <= 0:
-                break
+            # Past the deadline, still take what is already fetched: it costs no wait.
+            left = max(deadline - self._clock(), 0.0)
             more = self._consumer.consume(size - len(self.pending), left)
             if not more:
                 break
             self.pending.extend(more)
         return self.take()
+
+    def _waited(self, msg: Any) -> float:
+        kind, stamp_ms = msg.timestamp()
+        if kind == 0:  # TIMESTAMP_NOT_AVAILABLE
+            return 0.0
+        age = self._wall() - float(stamp_ms) / 1000
+        return min(max(age, 0.0), self._max_wait)

@@ -28,7 +28,7 @@ class ScorerConfig:
     schema_registry_url: str | None = None
     guarantee: Literal["at-least-once", "exactly-once"] = "at-least-once"
     max_batch: int = 1000
-    max_wait_ms: int = 50
+    max_wait_ms: int = 5
     label_delay_days: int = 7
     redis_retry_budget_ms: int = 2000
     on_redis_down: Literal["score-missing", "pause"] = "score-missing"

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     max_batch: int = Field(1000, ge=1, le=100_000)
     # Small by default: at moderate rates a batch closes on time, not size, so this bounds the latency;
     # under a backlog batches fill to max_batch at once whatever this is.
-    max_wait_ms: int = Field(10, ge=0, le=60_000)
+    max_wait_ms: int = Field(5, ge=0, le=60_000)
     label_delay_days: int = Field(7, ge=0, le=60)
     redis_retry_budget_ms: int = Field(2000, ge=0)
     on_redis_down: Literal["score-missing", "pause"] = "score-missing"

@@ -28,6 +28,11 @@ class FakeClock:
         self.now += s
 
 
+def FRESH() -> float:  # noqa: N802 - a constant clock: FakeMessage stamps are 1.000 s + offset ms
+    """A wall clock at which every FakeMessage is brand new (its stamp is in the future)."""
+    return 0.0
+
+
 class ScriptedConsumer:
     """Hands out pre-arranged message lists; each consume call advances the fake clock."""
 
@@ -46,7 +51,10 @@ class ScriptedConsumer:
 def test_a_batch_closes_when_full() -> None:
     clock = FakeClock()
     consumer = ScriptedConsumer([[0], [1, 2, 3], [4, 5, 6, 7, 8]], clock, 0.001)
-    batch = BatchCollector(consumer, max_batch=5, max_wait_s=1.0, idle_wait_s=0.5, clock=clock).collect()
+    collector = BatchCollector(
+        consumer, max_batch=5, max_wait_s=1.0, idle_wait_s=0.5, clock=clock, wall=FRESH
+    )
+    batch = collector.collect()
     assert [m.offset() for m in batch] == [0, 1, 2, 3, 4, 5, 6, 7, 8]
     assert consumer.calls[0] == (1, 0.5)  # the first wait asks for one message: it returns at once
     assert consumer.calls[1][0] == 4  # tops up only to the batch size
@@ -56,14 +64,31 @@ def test_a_batch_closes_when_full() -> None:
 def test_a_batch_closes_when_its_first_message_waited_max_wait() -> None:
     clock = FakeClock()
     consumer = ScriptedConsumer([[0], [1], [2], [3]], clock, 0.03)
-    collector = BatchCollector(consumer, max_batch=100, max_wait_s=0.05, idle_wait_s=0.5, clock=clock)
+    collector = BatchCollector(
+        consumer, max_batch=100, max_wait_s=0.05, idle_wait_s=0.5, clock=clock, wall=FRESH
+    )
     batch = collector.collect()
-    # The first message came at 0.03 s; top-ups at 0.06 and 0.09 s; at 0.09 s it had waited 0.06 s.
-    assert [m.offset() for m in batch] == [0, 1, 2]
-    assert len(consumer.calls) == 3
-    assert consumer.calls[1][1] == pytest.approx(0.05)
-    assert consumer.calls[2][1] == pytest.approx(0.02)
+    # The first message came at 0.03 s; top-ups at 0.06 and 0.09 s; at 0.09 s it had waited 0.06 s:
+    # what is already fetched is still taken (no wait), and the batch closes when nothing is.
+    assert [m.offset() for m in batch] == [0, 1, 2, 3]
+    assert [timeout for _, timeout in consumer.calls[1:]] == pytest.approx([0.05, 0.02, 0.0, 0.0])
     assert collector.pending == []
+
+
+def test_a_message_that_queued_while_the_last_batch_was_scored_does_not_wait_max_wait_again() -> None:
+    clock = FakeClock()
+    consumer = ScriptedConsumer([[0], [1], []], clock, 0.001)
+    # FakeMessage 0 is stamped 1.000 s (epoch): by the wall clock it has waited 40 ms already.
+    collector = BatchCollector(
+        consumer, max_batch=100, max_wait_s=0.05, idle_wait_s=0.5, clock=clock, wall=lambda: 1.040
+    )
+    assert [m.offset() for m in collector.collect()] == [0, 1]
+    assert consumer.calls[1][1] == pytest.approx(0.01)  # 50 ms budget, 40 spent before it was taken
+    assert consumer.calls[2][1] == pytest.approx(0.009)
+    late = ScriptedConsumer([[0], [1], []], clock, 0.001)
+    old = BatchCollector(late, max_batch=100, max_wait_s=0.05, idle_wait_s=0.5, clock=clock, wall=lambda: 9.0)
+    assert [m.offset() for m in old.collect()] == [0, 1]  # takes what is there, waits for nothing
+    assert [timeout for _, timeout in late.calls[1:]] == pytest.approx([0.0, 0.0], abs=1e-9)
 
 
 def test_decode_sorts_good_bad_and_labels_and_counts_every_offset() -> None:

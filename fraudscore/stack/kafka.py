@@ -120,7 +120,9 @@ def start(
     java: str, jars: Path, node: KafkaNode, root: Path, heap: str, die_with_parent: bool = False
 ) -> subprocess.Popen[bytes]:
     home = node.home(root)
-    cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
+    # ZGC, not Kafka's usual G1: on 2 shared cores G1's young collections paused the broker 10-140 ms
+    # every second or two, which was most of the scorer's p99 latency at 5,000 events/s (docs/bench.md).
+    cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseZGC"]
     cmd += ["-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={home / 'log4j2.properties'}"]
     cmd += ["-cp", f"{jars}/*", "kafka.Kafka", str(home / "server.properties")]
     return procs.spawn(cmd, home, console_log(node, root), home / "kafka.pid", die_with_parent)
