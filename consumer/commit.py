@@ -1,7 +1,9 @@
 """How a batch's outputs and offsets become durable: the two delivery guarantees.
 
 At-least-once: wait until the broker acknowledged every output, then store the offsets (auto-committed,
-and committed synchronously on revoke and close). A crash redoes at most the unconfirmed batches.
+and committed synchronously on revoke and close). A crash redoes at most the unconfirmed batches. While
+feature writes are queued (Redis down), offsets are held back too: a crash or a stop then redoes those
+batches, and so applies their writes, instead of leaving the feature state without them.
 
 Exactly-once: one Kafka transaction per batch holds the outputs and the input offsets
 (`send_offsets_to_transaction`); `read_committed` readers see a batch's outputs only when its offsets
@@ -63,9 +65,12 @@ class AtLeastOnce:
     feature writes, collection and decoding, by which time the broker has acknowledged them (the wait
     is then near zero instead of a round trip per batch); only then are its offsets stored."""
 
-    def __init__(self, consumer: Consumer, sink: OutputSink) -> None:
+    def __init__(
+        self, consumer: Consumer, sink: OutputSink, writes_queued: Callable[[], bool] = lambda: False
+    ) -> None:
         self._consumer = consumer
         self._sink = sink
+        self._writes_queued = writes_queued
         self._unconfirmed: list[Offsets] = []  # finished batches whose outputs may still be in flight
 
     def begin(self) -> None:
@@ -79,6 +84,8 @@ class AtLeastOnce:
         if not self._unconfirmed:
             return
         self._sink.confirm()
+        if self._writes_queued():
+            return  # held until Redis has every feature write (see the module docstring)
         offsets: Offsets = {}
         for batch in self._unconfirmed:
             offsets.update(batch)

@@ -143,6 +143,14 @@ class FeatureGuard:
 
     def close(self) -> None:
         self.wait()
+        if self._pending:
+            self._flush(self._budget)
+        if self._pending:
+            log.warning(
+                "stopping with %d events' feature updates not applied (at-least-once leaves their "
+                "offsets uncommitted, so that they are redone)",
+                self._pending_events,
+            )
 
     def _failure_budget(self) -> float:
         # Scoring without features cannot wait for Redis; pausing waits up to the budget per batch.
@@ -177,7 +185,9 @@ class FeatureGuard:
 
     @property
     def pending_events(self) -> int:
-        return self._pending_events
+        """Events whose feature updates are queued for a replay (not those merely in flight)."""
+        in_flight = sum(len(cols) for _, cols in list(self._pending)[: self._in_flight])
+        return self._pending_events - in_flight
 
     @property
     def backlogged(self) -> bool:

@@ -1,10 +1,12 @@
 """The real-time scorer: consume a micro-batch, score it, publish, then move the offsets.
 
 Per batch, in this order (at-least-once):
-  decode -> one Redis read -> one predict -> produce predictions, alerts, dead letters
-  -> feature updates (idempotent, so they may overlap the broker's acks) -> every output confirmed
-  -> offsets stored (committed by the auto-commit timer, synchronously on revoke and on close).
-An offset therefore never passes an event whose prediction or dead letter the broker does not have.
+  decode -> Redis's answer to the previous batch's feature write -> the previous batch's outputs
+  confirmed and its offsets stored -> one Redis read -> one predict -> feature write sent (idempotent,
+  so Redis applies it while the rest goes on) -> predictions, alerts, dead letters produced.
+Offsets are committed by the auto-commit timer, synchronously on revoke and on close. An offset never
+passes an event whose prediction or dead letter the broker does not have, nor, while Redis is down, one
+whose feature update is only queued in memory.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ class Scorer:
         self.commit: CommitStrategy = (
             ExactlyOnce(self.consumer, self.sink)
             if cfg.guarantee == "exactly-once"
-            else AtLeastOnce(self.consumer, self.sink)
+            else AtLeastOnce(self.consumer, self.sink, writes_queued=lambda: self.features.backlogged)
         )
         self.collector = BatchCollector(self.consumer, cfg.max_batch, cfg.max_wait_ms / 1000, 0.2, clock)
         self.assigned: set[tuple[str, int]] = set()
@@ -203,8 +205,10 @@ class Scorer:
         self.commit.begin()
         try:
             scored = self._score(batch.transactions)
-            # Sent before the outputs are published, so that Redis applies it meanwhile (it is
-            # idempotent: a batch rolled back or redone after a crash reads the same features).
+            # Sent before the outputs are published, so that Redis applies it meanwhile. It is
+            # idempotent, so a batch redone after a crash reads the same features; a batch rolled back
+            # (exactly-once) is written all the same, and a redo that regroups its messages may see
+            # some of its own later events in the terminal windows.
             self.features.record(batch.transactions, batch.labels)
             predictions, alerts = self._publish(scored)
             self._send_dead_letters(batch)

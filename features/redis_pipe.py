@@ -37,7 +37,7 @@ class RedisPipe:
                 self._conn = self._pool.get_connection()  # type: ignore[call-arg]
             # A list of byte strings, as redis-py sends its own (types-redis says str).
             self._conn.send_packed_command([command], check_health=False)  # type: ignore[list-item]
-        except redis.RedisError:
+        except BaseException:  # an interrupted send leaves the connection out of step too
             self.drop()
             raise
         self._owed += 1
@@ -55,7 +55,7 @@ class RedisPipe:
                     out.append(self._conn.read_response())
                 except redis.ResponseError as exc:  # the command failed, the connection did not
                     failed = failed or exc
-        except redis.RedisError:
+        except BaseException:
             self.drop()
             raise
         self._owed = 0

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
 from scorer_support import DAY_MS, START_MS, FakeMessage, make_events
 
 from consumer.collect import BatchCollector
+from consumer.commit import AtLeastOnce
 from consumer.decode import decode_batch
 from consumer.feature_guard import MISSING_GROUPS, FeatureGuard
 from features.definition import FEATURE_NAMES
@@ -243,3 +244,48 @@ def test_pause_mode_gives_up_only_when_asked_to_stop() -> None:
     )
     with pytest.raises(FeatureStoreError):
         guard.read(_tx(2, 1))
+
+
+class RecordingConsumer:
+    def __init__(self) -> None:
+        self.stored: list[list[tuple[str, int, int]]] = []
+
+    def store_offsets(self, offsets: list[Any]) -> None:
+        self.stored.append([(tp.topic, tp.partition, tp.offset) for tp in offsets])
+
+
+class ConfirmingSink:
+    def __init__(self) -> None:
+        self.confirms = 0
+
+    def confirm(self) -> None:
+        self.confirms += 1
+
+
+def test_at_least_once_holds_offsets_while_feature_writes_are_queued() -> None:
+    consumer, sink = RecordingConsumer(), ConfirmingSink()
+    queued = [False]
+    commit = AtLeastOnce(cast(Any, consumer), cast(Any, sink), writes_queued=lambda: queued[0])
+    commit.finish({("tx", 0): 10}, {("tx", 0): 0})
+    queued[0] = True  # Redis went down: the batch's feature write is only in memory
+    commit.begin()
+    commit.finish({("tx", 0): 20}, {("tx", 0): 10})
+    commit.idle()
+    assert consumer.stored == []  # outputs confirmed, offsets held
+    assert sink.confirms == 2
+    queued[0] = False  # the queue was replayed
+    commit.begin()
+    assert consumer.stored == [[("tx", 0, 20)]]
+
+
+def test_a_guard_closing_with_redis_down_keeps_the_updates_it_could_not_apply() -> None:
+    clock = FakeClock()
+    store = FlakyStore(failures=0)
+    guard = FeatureGuard(store, 0.5, "score-missing", lambda: False, clock=clock, sleep=clock.sleep)
+    guard.record(_tx(3, 1), None)
+    assert guard.pending_events == 0  # in flight is not queued
+    store.failures = 10**6
+    guard.close()
+    assert guard.backlogged
+    assert guard.pending_events == 3
+    assert clock.now >= 0.5  # it tried for the budget before giving up
