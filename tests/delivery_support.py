@@ -286,9 +286,10 @@ def probe_features(url: str, stream: Stream) -> npt.NDArray[np.float32]:
 def assert_exactly_once(out: Outputs, stream: Stream) -> None:
     """Every good event predicted once, every bad one dead-lettered once, one alert per alerting score."""
     missing, extra = stream.good_ids - set(out.predictions), set(out.predictions) - stream.good_ids
-    assert not missing and not extra, (
-        f"every good event has a prediction: {len(missing)} missing (e.g. {sorted(missing)[:5]}), "
-        f"{len(extra)} unexpected (e.g. {sorted(extra)[:5]})"
+    gaps = (len(missing), len(extra))
+    assert gaps == (0, 0), (
+        f"every good event has a prediction: {gaps[0]} missing (e.g. {sorted(missing)[:5]}), "
+        f"{gaps[1]} unexpected (e.g. {sorted(extra)[:5]})"
     )
     assert max(out.predictions.values()) == 1, f"{out.duplicates} duplicate outputs"
     assert set(out.dead) == stream.bad_keys, "every bad message is in the DLQ"
