@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,15 @@ def test_one_node_uses_replication_factor_one(tmp_path: Path) -> None:
     assert props["offsets.topic.replication.factor"] == "1"
     assert props["transaction.state.log.min.isr"] == "1"
     assert len(kafka.new_cluster_id()) == 22
+
+
+def test_a_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0xf8 makes the first base64url character "-": kafka-storage would read the id as an option.
+    draws = iter([b"\xf8" + bytes(15), bytes(16)])
+    monkeypatch.setattr(os, "urandom", lambda n: next(draws))
+    cluster = kafka.new_cluster_id()
+    assert cluster == "A" * 22
+    assert not cluster.startswith("-")
 
 
 def test_stop_signals_only_a_process_started_in_the_given_directory(tmp_path: Path) -> None:

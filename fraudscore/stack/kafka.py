@@ -33,8 +33,13 @@ def plan_nodes(broker_ports: list[int], controller_ports: list[int]) -> list[Kaf
 
 
 def new_cluster_id() -> str:
-    # KRaft wants 16 random bytes as unpadded base64url (22 characters).
-    return base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    # KRaft wants 16 random bytes as unpadded base64url (22 characters). One id in 64 starts with "-",
+    # which kafka-storage's argument parser takes for an option (a test session failed so): drawn
+    # again, as Kafka's own Uuid.randomUuid does.
+    while True:
+        cluster = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+        if not cluster.startswith("-"):
+            return cluster
 
 
 def bootstrap_servers(nodes: list[KafkaNode]) -> str:
