@@ -33,13 +33,8 @@ class ScoredBatch:
 
 def _event_fields(batch: ScoredBatch, i: int) -> dict[str, Any]:
     """What a prediction and an alert both say about event row `i`."""
-    tx = batch.tx
     return {
-        "event_id": str(tx.event_id[i]),
-        "card_id": str(tx.card_id[i]),
-        "terminal_id": str(tx.terminal_id[i]),
-        "event_time": int(tx.event_time[i]),
-        "amount": float(tx.amount[i]),
+        **batch.tx.row(i),
         "score": float(batch.scores[i]),
         "threshold": batch.threshold,
         "model_version": batch.model_version,

@@ -24,11 +24,6 @@ class RedisPipe:
         self._conn: Connection | None = None
         self._owed = 0
 
-    @property
-    def owed(self) -> int:
-        """Commands sent whose replies have not been read."""
-        return self._owed
-
     def send_packed(self, command: bytes) -> None:
         """Send one command already in Redis's wire format (`hiredis.pack_command`)."""
         try:

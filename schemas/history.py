@@ -40,16 +40,22 @@ class TransactionColumns:
     def take(self, index: npt.NDArray[Any] | slice) -> TransactionColumns:
         return TransactionColumns(**{k: getattr(self, k)[index] for k in COLUMNS})
 
+    def row(self, i: int) -> dict[str, Any]:
+        """Row `i`'s transaction fields as Python values (what every record built from a row says)."""
+        return {
+            "event_id": str(self.event_id[i]),
+            "event_time": int(self.event_time[i]),
+            "card_id": str(self.card_id[i]),
+            "terminal_id": str(self.terminal_id[i]),
+            "amount": float(self.amount[i]),
+        }
+
     def records(self) -> Iterator[dict[str, Any]]:
         """Rows as `LabelledTransaction` dicts (for writing); slow path, used once per file."""
         for i in range(len(self)):
             fraud = int(self.is_fraud[i])
             yield {
-                "event_id": str(self.event_id[i]),
-                "event_time": int(self.event_time[i]),
-                "card_id": str(self.card_id[i]),
-                "terminal_id": str(self.terminal_id[i]),
-                "amount": float(self.amount[i]),
+                **self.row(i),
                 "currency": "EUR",
                 "is_fraud": None if fraud == UNLABELLED else bool(fraud),
                 "fraud_scenario": int(self.fraud_scenario[i]),
