@@ -47,7 +47,11 @@ class BatchCollector:
     def collect(self, limit: int | None = None) -> list[Any]:
         """The next batch (messages and errors); empty when nothing came within the idle wait."""
         size = min(self._max_batch, limit) if limit else self._max_batch
-        self.pending.extend(self._consumer.consume(1, self._idle_wait))
+        # Never `self.pending.extend(self._consumer.consume(...))`: the list is looked up before the
+        # call, and a revoke callback run inside `consume` hands that list over and starts a new one,
+        # so the messages the same call returns would land in a list nobody reads (lost events).
+        first = self._consumer.consume(1, self._idle_wait)
+        self.pending.extend(first)
         if not self.pending:
             return []
         deadline = self._clock() + self._max_wait - self._waited(self.pending[0])

@@ -92,6 +92,38 @@ def test_a_message_that_queued_while_the_last_batch_was_scored_does_not_wait_max
     assert [timeout for _, timeout in late.calls[1:]] == pytest.approx([0.0, 0.0], abs=1e-9)
 
 
+class RevokingConsumer(ScriptedConsumer):
+    """Runs a rebalance callback inside chosen consume calls, as librdkafka does, before returning."""
+
+    def __init__(self, script: list[list[int]], clock: FakeClock, revoke_in: set[int]) -> None:
+        super().__init__(script, clock, 0.001)
+        self.revoke_in = revoke_in
+        self.on_revoke: Any = None
+
+    def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Any]:
+        if len(self.calls) in self.revoke_in:
+            self.on_revoke()
+        return super().consume(num_messages, timeout)
+
+
+@pytest.mark.parametrize("revoke_in", [{0}, {1}, {0, 2}])
+def test_messages_returned_by_the_consume_call_that_ran_a_revoke_are_not_lost(revoke_in: set[int]) -> None:
+    """The zombie test's lost event: a revoke inside the first consume of a batch took the collector's
+    list, and the messages that very call returned went into the list it had taken."""
+    clock = FakeClock()
+    consumer = RevokingConsumer([[0], [1, 2], [3], []], clock, revoke_in)
+    collector = BatchCollector(
+        consumer, max_batch=100, max_wait_s=1.0, idle_wait_s=0.5, clock=clock, wall=FRESH
+    )
+    handled: list[list[int]] = []  # what the scorer's revoke callback processed
+    consumer.on_revoke = lambda: handled.append([m.offset() for m in collector.take()])
+    batches = [[m.offset() for m in collector.collect()]]
+    while batches[-1]:
+        batches.append([m.offset() for m in collector.collect()])
+    seen = sorted(o for part in handled + batches for o in part)
+    assert seen == [0, 1, 2, 3]  # each message handed out once: in a batch or to the revoke
+
+
 def test_decode_sorts_good_bad_and_labels_and_counts_every_offset() -> None:
     source = open_schema_source(None)
     tx_codec, label_codec = Codec("transaction", source), Codec("label", source)
