@@ -35,10 +35,6 @@ Matrix = npt.NDArray[np.float32]
 class FeatureStore(Protocol):
     def read(self, tx: TransactionColumns) -> Matrix: ...
 
-    def record_transactions(self, tx: TransactionColumns) -> None: ...
-
-    def record_labels(self, labels: TransactionColumns) -> None: ...
-
     def send_transactions(self, tx: TransactionColumns) -> None: ...
 
     def send_labels(self, labels: TransactionColumns) -> None: ...
@@ -114,10 +110,7 @@ class FeatureGuard:
             return
         try:
             for kind, cols in fresh:
-                if kind == "tx":
-                    self._store.send_transactions(cols)
-                else:
-                    self._store.send_labels(cols)
+                self._send(kind, cols)
         except FeatureStoreError:
             self._on_error()
             self._flush(self._failure_budget())
@@ -125,6 +118,12 @@ class FeatureGuard:
         self._in_flight = len(fresh)
         if wait:
             self.wait()
+
+    def _send(self, kind: str, cols: TransactionColumns) -> None:
+        if kind == "tx":
+            self._store.send_transactions(cols)
+        else:
+            self._store.send_labels(cols)
 
     def wait(self) -> None:
         """Block until the updates sent are applied; those that fail are queued, never raised."""
@@ -166,10 +165,8 @@ class FeatureGuard:
         while self._pending:
             kind, cols = self._pending[0]
             try:
-                if kind == "tx":
-                    self._store.record_transactions(cols)
-                else:
-                    self._store.record_labels(cols)
+                self._send(kind, cols)
+                self._store.confirm()
             except FeatureStoreError as exc:
                 self._on_error()
                 if self._clock() >= deadline:

@@ -63,6 +63,14 @@ class TransactionColumns:
 
 
 COLUMNS = tuple(TransactionColumns.__dataclass_fields__)
+# The dtype of each transaction field (the columns every event carries, labels aside).
+TRANSACTION_DTYPES: dict[str, Any] = {
+    "event_id": np.str_,
+    "event_time": np.int64,
+    "card_id": np.str_,
+    "terminal_id": np.str_,
+    "amount": np.float64,
+}
 
 
 def from_records(records: list[dict[str, Any]]) -> TransactionColumns:
@@ -70,11 +78,7 @@ def from_records(records: list[dict[str, Any]]) -> TransactionColumns:
     order = np.argsort(np.array([r["event_time"] for r in records], dtype=np.int64), kind="stable")
     rows = [records[i] for i in order]
     return TransactionColumns(
-        event_id=np.array([r["event_id"] for r in rows], dtype=np.str_),
-        event_time=np.array([r["event_time"] for r in rows], dtype=np.int64),
-        card_id=np.array([r["card_id"] for r in rows], dtype=np.str_),
-        terminal_id=np.array([r["terminal_id"] for r in rows], dtype=np.str_),
-        amount=np.array([r["amount"] for r in rows], dtype=np.float64),
+        **{name: np.array([r[name] for r in rows], dtype=kind) for name, kind in TRANSACTION_DTYPES.items()},
         is_fraud=np.array(
             [UNLABELLED if r.get("is_fraud") is None else int(r["is_fraud"]) for r in rows], dtype=np.int8
         ),

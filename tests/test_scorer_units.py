@@ -169,14 +169,6 @@ class FlakyStore:
         self._maybe_fail()
         return np.ones((len(tx), len(FEATURE_NAMES)), dtype=np.float32)
 
-    def record_transactions(self, tx: TransactionColumns) -> None:
-        self.send_transactions(tx)
-        self.confirm()
-
-    def record_labels(self, labels: TransactionColumns) -> None:
-        self.send_labels(labels)
-        self.confirm()
-
     def send_transactions(self, tx: TransactionColumns) -> None:
         self._maybe_fail()
         self.sent.extend(tx.event_id.tolist())
