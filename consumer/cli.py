@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         dest="max_wait_ms",
         type=int,
         metavar="T",
-        help="close a batch when its oldest event waited T ms [FRAUDSCORE_MAX_WAIT_MS, default 10]",
+        help="close a batch when its oldest event waited T ms [FRAUDSCORE_MAX_WAIT_MS, default 5]",
     )
     p.add_argument(
         "--guarantee",
