@@ -9,7 +9,9 @@ Exactly-once: one Kafka transaction per batch holds the outputs and the input of
 (`send_offsets_to_transaction`); `read_committed` readers see a batch's outputs only when its offsets
 moved too. An abortable error aborts and rewinds the consumer to the batch's first offsets, so the batch
 is scored again (the Redis updates are idempotent, so the features, and thus the scores, are the same).
-A fenced producer (a newer instance took over) cannot go on: `FencedError`.
+So does a batch whose feature writes are only queued (Redis down): committing it would leave the
+feature state without them for good if the process then died. A fenced producer (a newer instance took
+over) cannot go on: `FencedError`.
 """
 
 from __future__ import annotations
@@ -145,9 +147,11 @@ class ExactlyOnce:
         retry_s: float = 120.0,
         max_aborts: int = 5,
         clock: Callable[[], float] = time.monotonic,
+        writes_queued: Callable[[], bool] = lambda: False,
     ) -> None:
         self._consumer = consumer
         self._sink = sink
+        self._writes_queued = writes_queued
         self._producer = producer = sink.producer
         self._timeout = timeout_s
         self._retry_s = retry_s
@@ -185,6 +189,11 @@ class ExactlyOnce:
         self._open = True
 
     def finish(self, next_offsets: Offsets, first_offsets: Offsets) -> bool:
+        if self._writes_queued():
+            # Not counted toward `max_aborts`: the redo waits for Redis (the scorer pauses on Redis
+            # outages in this mode), it does not fail the same way again.
+            self._roll_back("feature writes not applied: Redis unavailable", first_offsets)
+            return False
         group = self._consumer.consumer_group_metadata()
         offsets = _partitions(next_offsets)
         try:
@@ -205,23 +214,27 @@ class ExactlyOnce:
         if _is_fenced(err):
             self._open = False
             raise FencedError(f"producer fenced: {err.str()}") from None
-        try:
-            self._abort()
-        except KafkaException as abort_exc:
-            raise ScorerError(f"cannot abort after {err.str()}: {abort_exc.args[0].str()}") from None
         self._aborts_in_a_row += 1
+        self._roll_back(err.str(), first_offsets)
         if self._aborts_in_a_row >= self._max_aborts:
             raise ScorerError(
                 f"a batch was rolled back {self._aborts_in_a_row} times in a row, last for: {err.str()}"
             )
-        log.warning("transaction aborted (%s); rewinding %d partitions", err.str(), len(first_offsets))
+        return False
+
+    def _roll_back(self, reason: str, first_offsets: Offsets) -> None:
+        """Abort the transaction and rewind to the batch's first offsets: it is consumed again."""
+        try:
+            self._abort()
+        except KafkaException as abort_exc:
+            raise ScorerError(f"cannot abort after {reason}: {abort_exc.args[0].str()}") from None
+        log.warning("transaction aborted (%s); rewinding %d partitions", reason, len(first_offsets))
         for tp in _partitions(first_offsets):
             try:
                 self._consumer.seek(tp)
             except KafkaException as seek_exc:
                 # No longer ours: its new owner starts from the committed offset anyway.
                 log.warning("no rewind of %s[%d]: %s", tp.topic, tp.partition, seek_exc.args[0].str())
-        return False
 
     def _abort(self) -> None:
         self._call(lambda: self._producer.abort_transaction(self._timeout), "abort_transaction")

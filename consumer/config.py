@@ -43,6 +43,12 @@ class ScorerConfig:
     status_line: bool = False
     consume_labels: bool = True
 
+    @property
+    def redis_down_mode(self) -> Literal["score-missing", "pause"]:
+        """Exactly-once always pauses: it commits a batch only once its feature updates are applied
+        (see consumer/commit.py), so scoring on without Redis would only roll batches back."""
+        return "pause" if self.guarantee == "exactly-once" else self.on_redis_down
+
     @staticmethod
     def from_settings(settings: Settings, **run: Any) -> ScorerConfig:
         """The settings' values, with `run` (bounds and overrides, applied as given) on top."""

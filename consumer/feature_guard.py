@@ -86,7 +86,7 @@ class FeatureGuard:
         """The batch's features, and the groups that are missing (empty when all were read)."""
         self.wait()
         must_wait = self._on_down == "pause" or self._pending_events > self._max_pending
-        ok, matrix = self._retry(lambda: self._store.read(tx), forever=must_wait)
+        ok, matrix = self._retry(lambda: self._replay_then_read(tx), forever=must_wait)
         if ok and matrix is not None:
             self.degraded = bool(self._pending)
             return matrix, ()
@@ -94,6 +94,13 @@ class FeatureGuard:
             raise FeatureStoreError("stopped while waiting for the feature store")
         self.degraded = True
         return transaction_only(tx), MISSING_GROUPS
+
+    def _replay_then_read(self, tx: TransactionColumns) -> Matrix:
+        # Queued updates first, so that a read once Redis is back sees every earlier event.
+        while self._pending:
+            self._apply_oldest()
+        self._backlogged = False
+        return self._store.read(tx)
 
     def record(self, tx: TransactionColumns, labels: TransactionColumns | None, wait: bool = False) -> None:
         """Send the batch's updates; `wait` (or the next batch) reads Redis's answer."""
@@ -163,22 +170,26 @@ class FeatureGuard:
     def _flush(self, budget_s: float) -> bool:
         deadline = self._clock() + budget_s
         while self._pending:
-            kind, cols = self._pending[0]
             try:
-                self._send(kind, cols)
-                self._store.confirm()
+                self._apply_oldest()
             except FeatureStoreError as exc:
                 self._on_error()
                 if self._clock() >= deadline:
-                    log.warning("feature updates queued (%d events): %s", self._pending_events, exc)
+                    if not self._backlogged:
+                        log.warning("feature updates queued (%d events): %s", self._pending_events, exc)
                     self._backlogged = True
                     return False
                 self._sleep(0.05)
-                continue
-            self._pending.popleft()
-            self._pending_events -= len(cols)
         self._backlogged = False
         return True
+
+    def _apply_oldest(self) -> None:
+        """Apply the oldest queued update; FeatureStoreError (and it stays queued) when Redis fails."""
+        kind, cols = self._pending[0]
+        self._send(kind, cols)
+        self._store.confirm()
+        self._pending.popleft()
+        self._pending_events -= len(cols)
 
     @property
     def pending_events(self) -> int:

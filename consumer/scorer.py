@@ -94,17 +94,23 @@ class Scorer:
         self.features = FeatureGuard(
             store,
             cfg.redis_retry_budget_ms / 1000,
-            cfg.on_redis_down,
+            cfg.redis_down_mode,
             should_stop=lambda: self._stopping,
             on_error=self.metrics.redis_errors.inc,
         )
         self.consumer = Consumer(consumer_config(cfg))
         self.sink = OutputSink(Producer(producer_config(cfg)))
+
+        def writes_queued() -> bool:
+            return self.features.backlogged
+
         self.commit: CommitStrategy = (
-            ExactlyOnce(self.consumer, self.sink)
+            ExactlyOnce(self.consumer, self.sink, writes_queued=writes_queued)
             if cfg.guarantee == "exactly-once"
-            else AtLeastOnce(self.consumer, self.sink, writes_queued=lambda: self.features.backlogged)
+            else AtLeastOnce(self.consumer, self.sink, writes_queued=writes_queued)
         )
+        if cfg.redis_down_mode != cfg.on_redis_down:
+            log.info("exactly-once: Redis outages pause scoring (a batch commits with its feature updates)")
         self.collector = BatchCollector(self.consumer, cfg.max_batch, cfg.max_wait_ms / 1000, 0.2, clock)
         self.assigned: set[tuple[str, int]] = set()
 

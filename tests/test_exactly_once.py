@@ -11,14 +11,17 @@ scores of any two runs are then equal, whatever the batches were.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+import redis
 from delivery_support import (
     Outputs,
     Sender,
@@ -27,6 +30,7 @@ from delivery_support import (
     cluster_settings,
     ensure_all_brokers,
     feature_state,
+    grown_by,
     kill_loop,
     make_stream,
     probe_features,
@@ -34,14 +38,14 @@ from delivery_support import (
     redis_db,
     run_to_end,
 )
-from scorer_support import make_model, send
+from scorer_support import make_model, send, start_scorer_process, wait_for
 
 from fraudscore.stack import local
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 KILLS = 6
-CLEAN_DB, EXACTLY_ONCE_DB, AT_LEAST_ONCE_DB = 1, 2, 3
+CLEAN_DB, EXACTLY_ONCE_DB, AT_LEAST_ONCE_DB, REDIS_WRITES_DB = 1, 2, 3, 7
 
 
 @dataclass(frozen=True)
@@ -163,3 +167,52 @@ def test_at_least_once_survives_sigkills_without_loss(
     assert set(out.alerts) == out.alerted, "every alerting score has its alert"
     # The feature writes are idempotent: redone batches change neither the features nor the scores.
     assert_same_scores_and_features(out, url, stream, clean)
+
+
+def test_exactly_once_commits_no_batch_whose_feature_updates_redis_refused(
+    cluster: local.StackState,
+    redis_url: str,
+    stream: Stream,
+    model_dir: Path,
+    clean: Reference,
+    chaos_dir: Path,
+) -> None:
+    """Redis refuses the feature writes (reads still work) mid-stream, the scorer is SIGKILLed while
+    it waits, Redis accepts writes again, a new scorer runs to the end: nothing was committed without
+    its feature updates, so the state is the clean run's. The scorer logs in as a Redis user of its
+    own, with a password, so that the test can take its scripting right away; the password must appear
+    in no log line."""
+    admin = redis.Redis.from_url(redis_url)
+    user, password = f"scorer-{uuid.uuid4().hex[:8]}", secrets.token_hex(12)
+    admin.acl_setuser(
+        user, enabled=True, passwords=[f"+{password}"], keys=["*"], channels=["*"], commands=["+@all"]
+    )
+    db_url = redis_db(redis_url, REDIS_WRITES_DB)
+    parts = urlsplit(db_url)
+    url = urlunsplit((parts.scheme, f"{user}:{password}@{parts.hostname}:{parts.port}", parts.path, "", ""))
+    settings = cluster_settings(cluster, url, model_dir, chaos_dir / "run")
+    log = chaos_dir / "scorer.log"
+    args = ["--guarantee", "exactly-once", "--transactional-id", f"scorer-{uuid.uuid4().hex[:8]}"]
+    args += ["--redis-retry-budget-ms", "300"]
+    sender = Sender(settings, stream.messages)
+    try:
+        scorer = start_scorer_process(settings, *args, output=log)
+        try:
+            wait_for(grown_by(settings, 3000, or_exited=scorer), 120, "scoring with Redis up")
+            admin.acl_setuser(user, enabled=True, commands=["-@scripting"])  # EVAL (the write) refused
+            rolled_back = "feature writes not applied"
+            wait_for(lambda: rolled_back in log.read_text(), 60, "a batch rolled back for its writes")
+            assert scorer.poll() is None, f"the scorer waits for Redis:\n{log.read_text()[-3000:]}"
+        finally:
+            scorer.kill()
+            scorer.wait()
+        admin.acl_setuser(user, enabled=True, commands=["+@all"])
+        sender.join()
+        run_to_end(settings, args, log)
+    finally:
+        admin.acl_deluser(user)
+        admin.close()
+    out = read_outputs(settings, stream)
+    assert_exactly_once(out, stream)
+    assert_same_scores_and_features(out, db_url, stream, clean)
+    assert password not in log.read_text()

@@ -183,3 +183,25 @@ def test_a_zombie_learns_at_its_first_idle_moment_that_it_was_fenced() -> None:
     producer.fail["offsets"] = [FENCED]
     with pytest.raises(FencedError):
         eos.idle()
+
+
+def test_a_batch_whose_feature_writes_are_only_queued_is_rolled_back_not_committed() -> None:
+    producer, consumer = FakeProducer(), FakeConsumer()
+    queued = [True]  # Redis is down: the batch's feature updates are only in memory
+    eos = ExactlyOnce(
+        consumer,  # type: ignore[arg-type]
+        FakeSink(producer),  # type: ignore[arg-type]
+        max_aborts=3,
+        clock=Clock(),
+        writes_queued=lambda: queued[0],
+    )
+    producer.calls.clear()
+    for _ in range(5):  # more than max_aborts: waiting for Redis is not a poison batch
+        assert not run_batch(eos)
+    assert "offsets" not in producer.calls
+    assert "commit" not in producer.calls
+    assert producer.calls.count("abort") == 5
+    assert consumer.sought == [("tx", 0, 40)] * 5, "rewound: the batch is consumed again"
+    queued[0] = False  # Redis back, the queue replayed
+    assert run_batch(eos)
+    assert producer.calls[-2:] == ["offsets", "commit"]

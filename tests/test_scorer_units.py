@@ -261,6 +261,31 @@ def test_pause_mode_waits_for_redis_instead_of_scoring_without_features() -> Non
     assert clock.now > 0.1  # it waited past the budget rather than giving up
 
 
+def test_a_read_once_redis_is_back_applies_the_queued_updates_first() -> None:
+    clock = FakeClock()
+    store = FlakyStore(failures=0)
+    guard = FeatureGuard(store, 0.5, "pause", lambda: False, clock=clock, sleep=clock.sleep)
+    earlier = _tx(3, 1)
+    store.failures = 10**6
+    guard.record(earlier, None)
+    guard.wait()
+    assert guard.pending_events == 3, "Redis down: the update is queued"
+    seen_at_read: list[list[str]] = []
+    real_read = store.read
+
+    def read_and_note(tx: TransactionColumns) -> np.ndarray:
+        seen_at_read.append(list(store.recorded))
+        return real_read(tx)
+
+    store.read = read_and_note  # type: ignore[method-assign]
+    store.failures = 30  # back after a while: the read waits (pause), then replays, then reads
+    _, missing = guard.read(_tx(2, 2))
+    assert missing == ()
+    assert seen_at_read[-1] == earlier.event_id.tolist(), "the read saw the earlier batch's updates"
+    assert not guard.backlogged
+    assert guard.pending_events == 0
+
+
 def test_pause_mode_gives_up_only_when_asked_to_stop() -> None:
     clock = FakeClock()
     guard = FeatureGuard(
