@@ -33,7 +33,7 @@ Matrix = npt.NDArray[np.float32]
 
 
 class FeatureStore(Protocol):
-    def read(self, tx: TransactionColumns) -> Matrix: ...
+    def read(self, tx: TransactionColumns, on_fetched: Callable[[], None] | None = None) -> Matrix: ...
 
     def send_transactions(self, tx: TransactionColumns) -> None: ...
 
@@ -64,7 +64,7 @@ class FeatureGuard:
         self._sleep = sleep
         self._pending: deque[tuple[str, TransactionColumns]] = deque()
         self._pending_events = 0
-        self.degraded = False  # the last read fell back or a write is pending
+        self.degraded = False  # the last read fell back or updates are queued
         self._in_flight = 0  # leading updates of `_pending` sent, their answers not yet read
         self._backlogged = False
 
@@ -82,25 +82,38 @@ class FeatureGuard:
             self._sleep(delay)
             delay = min(delay * 2, 1.0)
 
-    def read(self, tx: TransactionColumns) -> tuple[Matrix, tuple[str, ...]]:
-        """The batch's features, and the groups that are missing (empty when all were read)."""
+    def read_then_record(
+        self, tx: TransactionColumns, labels: TransactionColumns | None
+    ) -> tuple[Matrix, tuple[str, ...]]:
+        """The batch's features, and the groups that are missing (empty when all were read); the
+        batch's updates are sent as soon as its state is fetched, so that Redis applies them while the
+        features are computed and the batch is scored, not while the next batch waits for them."""
         self.wait()
+        sent = False
+
+        def send() -> None:
+            nonlocal sent
+            if not sent:
+                sent = True
+                self.record(tx, labels)
+
         must_wait = self._on_down == "pause" or self._pending_events > self._max_pending
-        ok, matrix = self._retry(lambda: self._replay_then_read(tx), forever=must_wait)
+        ok, matrix = self._retry(lambda: self._replay_then_read(tx, send), forever=must_wait)
+        send()  # when the state could not be fetched: the updates are queued all the same
         if ok and matrix is not None:
-            self.degraded = bool(self._pending)
+            self.degraded = self._backlogged
             return matrix, ()
         if must_wait:
             raise FeatureStoreError("stopped while waiting for the feature store")
         self.degraded = True
         return transaction_only(tx), MISSING_GROUPS
 
-    def _replay_then_read(self, tx: TransactionColumns) -> Matrix:
+    def _replay_then_read(self, tx: TransactionColumns, on_fetched: Callable[[], None]) -> Matrix:
         # Queued updates first, so that a read once Redis is back sees every earlier event.
         while self._pending:
             self._apply_oldest()
         self._backlogged = False
-        return self._store.read(tx)
+        return self._store.read(tx, on_fetched)
 
     def record(self, tx: TransactionColumns, labels: TransactionColumns | None, wait: bool = False) -> None:
         """Send the batch's updates; `wait` (or the next batch) reads Redis's answer."""

@@ -2,8 +2,9 @@
 
 Per batch, in this order (at-least-once):
   decode -> Redis's answer to the previous batch's feature write -> the previous batch's outputs
-  confirmed and its offsets stored -> one Redis read -> one predict -> feature write sent (idempotent,
-  so Redis applies it while the rest goes on) -> predictions, alerts, dead letters produced.
+  confirmed and its offsets stored -> one Redis read -> feature write sent (idempotent, so Redis applies
+  it while the rest goes on) -> features computed -> one predict -> predictions, alerts, dead letters
+  produced.
 Offsets are committed by the auto-commit timer, synchronously on revoke and on close. An offset never
 passes an event whose prediction or dead letter the broker does not have, nor, while Redis is down, one
 whose feature update is only queued in memory.
@@ -210,12 +211,12 @@ class Scorer:
         self.metrics.stage_seconds.labels("feature_write").observe(t() - t1)
         self.commit.begin()
         try:
-            scored = self._score(batch.transactions)
-            # Sent before the outputs are published, so that Redis applies it meanwhile. It is
-            # idempotent, so a batch redone after a crash reads the same features; a batch rolled back
-            # (exactly-once) is written all the same, and a redo that regroups its messages may see
-            # some of its own later events in the terminal windows.
-            self.features.record(batch.transactions, batch.labels)
+            # The batch's feature write is sent as soon as its state is read, so that Redis applies it
+            # while the batch is scored and published. It is idempotent, so a batch redone after a
+            # crash reads the same features; a batch rolled back (exactly-once) is written all the
+            # same, and a redo that regroups its messages may see some of its own later events in the
+            # terminal windows.
+            scored = self._score(batch.transactions, batch.labels)
             predictions, alerts = self._publish(scored)
             self._send_dead_letters(batch)
         except KafkaException as exc:  # e.g. a transaction in error refuses outputs: roll back
@@ -229,11 +230,12 @@ class Scorer:
         if durable:
             self._account(batch, predictions, alerts)
 
-    def _score(self, tx: TransactionColumns) -> ScoredBatch | None:
+    def _score(self, tx: TransactionColumns, labels: TransactionColumns | None) -> ScoredBatch | None:
         if not len(tx):
+            self.features.record(tx, labels)
             return None
         t0 = self._clock()
-        matrix, missing = self.features.read(tx)
+        matrix, missing = self.features.read_then_record(tx, labels)
         t1 = self._clock()
         scored = score_batch(self.models.core, tx, matrix, missing)
         self.metrics.stage_seconds.labels("features").observe(t1 - t0)

@@ -8,7 +8,7 @@ terminals, about 10,000 transactions a day) for the longest window plus the labe
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,8 +73,9 @@ def measure(
             labelled, known = labelled + upto - known, upto
         wall, cpu, server = np.zeros(2), np.zeros(2), np.zeros(2)
         timed = list(_batches(tx.take(slice(warm, None)), batch))[:-1]
+        calls: tuple[Callable[[TransactionColumns], object], ...] = (store.read, store.record_transactions)
         for part in tqdm(timed, desc="timing", unit="batch"):
-            for k, call in enumerate((store.read, store.record_transactions)):
+            for k, call in enumerate(calls):
                 start, start_cpu, start_server = (
                     time.perf_counter(),
                     time.process_time(),

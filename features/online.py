@@ -120,14 +120,22 @@ class OnlineFeatureStore:
         self._last = (tx, batch)
         return batch
 
-    def read(self, tx: TransactionColumns) -> npt.NDArray[np.float32]:
-        """The (n, F) feature matrix of the batch, as `compute_features` would give it."""
+    def read(
+        self, tx: TransactionColumns, on_fetched: Callable[[], None] | None = None
+    ) -> npt.NDArray[np.float32]:
+        """The (n, F) feature matrix of the batch, as `compute_features` would give it.
+
+        `on_fetched` runs once the state is in hand, before the features are computed from it: the
+        moment to send the batch's own write, which Redis then applies meanwhile (the features do not
+        depend on it: the batch's events are merged in, and counted once if the state has them)."""
         if len(tx) == 0:
             return np.empty((0, len(FEATURE_NAMES)), dtype=np.float32)
         self.confirm()  # the state read must include every write sent before
         b = self._batch(tx)
         card_of, terminal_of = b.card_of, b.terminal_of
         values = self._redis(lambda: self._client.mget(b.keys))
+        if on_fetched is not None:
+            on_fetched()
         card_state, card_group = parse(values[: b.n_cards], CARD_ENTRY)
         term_state, term_group = parse(values[b.n_cards :], TERMINAL_ENTRY)
 

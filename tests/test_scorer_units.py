@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
@@ -159,14 +160,18 @@ class FlakyStore:
         self.failures = failures
         self.recorded: list[str] = []
         self.sent: list[str] = []  # sent, Redis's answer not yet read
+        self.fetched: list[list[str]] = []
 
     def _maybe_fail(self) -> None:
         if self.failures > 0:
             self.failures -= 1
             raise FeatureStoreError("redis down")
 
-    def read(self, tx: TransactionColumns) -> np.ndarray:
+    def read(self, tx: TransactionColumns, on_fetched: Callable[[], None] | None = None) -> np.ndarray:
         self._maybe_fail()
+        self.fetched.append(list(self.sent))  # what was sent when the state came back
+        if on_fetched is not None:
+            on_fetched()
         return np.ones((len(tx), len(FEATURE_NAMES)), dtype=np.float32)
 
     def send_transactions(self, tx: TransactionColumns) -> None:
@@ -200,7 +205,7 @@ def test_reads_retry_within_the_budget_then_score_with_features_missing() -> Non
         clock=clock,
         sleep=clock.sleep,
     )
-    matrix, missing = guard.read(_tx(4, 1))
+    matrix, missing = guard.read_then_record(_tx(4, 1), None)
     assert missing == MISSING_GROUPS
     assert np.isnan(matrix[:, 3:]).all()
     assert not np.isnan(matrix[:, :3]).any()
@@ -209,12 +214,29 @@ def test_reads_retry_within_the_budget_then_score_with_features_missing() -> Non
     assert guard.degraded
 
 
+def test_a_batch_update_is_sent_once_its_state_is_fetched_and_also_when_it_cannot_be() -> None:
+    clock = FakeClock()
+    store = FlakyStore(failures=0)
+    guard = FeatureGuard(store, 0.5, "score-missing", lambda: False, clock=clock, sleep=clock.sleep)
+    batch = _tx(3, 1)
+    guard.read_then_record(batch, None)
+    assert store.fetched == [[]], "the state was read before the batch's update went out"
+    assert store.sent == batch.event_id.tolist(), "sent right after, its answer read later"
+    guard.wait()
+    assert store.recorded == batch.event_id.tolist()
+    store.failures = 10**6  # Redis down: no state, the update queued all the same
+    second = _tx(2, 2)
+    _, missing = guard.read_then_record(second, None)
+    assert missing == MISSING_GROUPS
+    assert guard.pending_events == 2
+
+
 def test_a_short_outage_within_the_budget_is_invisible() -> None:
     clock = FakeClock()
     guard = FeatureGuard(
         FlakyStore(failures=2), 1.0, "score-missing", lambda: False, clock=clock, sleep=clock.sleep
     )
-    matrix, missing = guard.read(_tx(4, 1))
+    matrix, missing = guard.read_then_record(_tx(4, 1), None)
     assert missing == ()
     assert (matrix == 1).all()
 
@@ -255,7 +277,7 @@ def test_a_write_whose_answer_is_lost_is_replayed_and_recorded_once() -> None:
 def test_pause_mode_waits_for_redis_instead_of_scoring_without_features() -> None:
     clock = FakeClock()
     guard = FeatureGuard(FlakyStore(failures=40), 0.1, "pause", lambda: False, clock=clock, sleep=clock.sleep)
-    matrix, missing = guard.read(_tx(2, 1))
+    matrix, missing = guard.read_then_record(_tx(2, 1), None)
     assert missing == ()
     assert (matrix == 1).all()
     assert clock.now > 0.1  # it waited past the budget rather than giving up
@@ -273,13 +295,13 @@ def test_a_read_once_redis_is_back_applies_the_queued_updates_first() -> None:
     seen_at_read: list[list[str]] = []
     real_read = store.read
 
-    def read_and_note(tx: TransactionColumns) -> np.ndarray:
+    def read_and_note(tx: TransactionColumns, on_fetched: Callable[[], None] | None = None) -> np.ndarray:
         seen_at_read.append(list(store.recorded))
-        return real_read(tx)
+        return real_read(tx, on_fetched)
 
     store.read = read_and_note  # type: ignore[method-assign]
     store.failures = 30  # back after a while: the read waits (pause), then replays, then reads
-    _, missing = guard.read(_tx(2, 2))
+    _, missing = guard.read_then_record(_tx(2, 2), None)
     assert missing == ()
     assert seen_at_read[-1] == earlier.event_id.tolist(), "the read saw the earlier batch's updates"
     assert not guard.backlogged
@@ -292,7 +314,7 @@ def test_pause_mode_gives_up_only_when_asked_to_stop() -> None:
         FlakyStore(failures=10**6), 0.1, "pause", lambda: clock.now > 5, clock=clock, sleep=clock.sleep
     )
     with pytest.raises(FeatureStoreError):
-        guard.read(_tx(2, 1))
+        guard.read_then_record(_tx(2, 1), None)
 
 
 class RecordingConsumer:
