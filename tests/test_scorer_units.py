@@ -13,6 +13,7 @@ from consumer.collect import BatchCollector
 from consumer.commit import AtLeastOnce
 from consumer.decode import decode_batch
 from consumer.feature_guard import MISSING_GROUPS, FeatureGuard
+from consumer.sink import OutputSink
 from features.definition import FEATURE_NAMES
 from features.exceptions import FeatureStoreError
 from schemas import Codec, open_schema_source
@@ -360,3 +361,36 @@ def test_a_guard_closing_with_redis_down_keeps_the_updates_it_could_not_apply() 
     assert guard.backlogged
     assert guard.pending_events == 3
     assert clock.now >= 0.5  # it tried for the budget before giving up
+
+
+class FullQueueProducer:
+    """Refuses a produce with BufferError (librdkafka's local queue is full) at chosen calls."""
+
+    def __init__(self, full_at: set[int]) -> None:
+        self.full_at = full_at
+        self.calls = 0
+        self.polls = 0
+        self.produced: list[tuple[str, bytes, bytes]] = []
+
+    def produce(self, topic: str, value: bytes, key: bytes, on_delivery: Any = None) -> None:
+        self.calls += 1
+        if self.calls in self.full_at:
+            raise BufferError("queue full")
+        self.produced.append((topic, key, value))
+
+    def poll(self, timeout: float) -> int:
+        self.polls += 1
+        return 0
+
+
+def test_send_many_produces_every_output_once_in_order_through_a_full_queue() -> None:
+    producer = FullQueueProducer(full_at={3, 4, 9})
+    sink = OutputSink(cast(Any, producer))
+    keys = [f"k{i}".encode() for i in range(8)]
+    values = [f"v{i}".encode() for i in range(8)]
+    sink.send_many("out", keys, values)
+    assert producer.produced == [("out", k, v) for k, v in zip(keys, values, strict=True)]
+    assert producer.polls == 3, "each refusal waits for deliveries before trying again"
+    assert sink.sent == 8
+    with pytest.raises(ValueError, match="2 keys for 1 values"):
+        sink.send_many("out", keys[:2], values[:1])
