@@ -98,6 +98,7 @@ class OnlineFeatureStore:
         self._pipe = RedisPipe(client.connection_pool)
         self._script = APPEND_ENTRIES.encode()
         self._last: tuple[TransactionColumns, _Batch] | None = None
+        self._packed: tuple[TransactionColumns, bytes] | None = None  # a batch's write, packed early
 
     def _redis(self, call: Callable[[], T]) -> T:
         try:
@@ -134,8 +135,15 @@ class OnlineFeatureStore:
         self.confirm()  # the state read must include every write sent before
         b = self._batch(tx)
         card_of, terminal_of = b.card_of, b.terminal_of
-        values = self._redis(lambda: self._client.mget(b.keys))
-        if on_fetched is not None:
+        if on_fetched is None:
+            values = self._redis(lambda: self._client.mget(b.keys))
+        else:
+            # The caller writes this batch next: its script call is packed while Redis answers the
+            # MGET (sent on the write connection, which has no reply owed after `confirm`).
+            mget: bytes = hiredis.pack_command((b"MGET", *b.keys))  # type: ignore[arg-type]
+            self._redis(lambda: self._pipe.send_packed(mget))
+            self._packed = (tx, self._pack_transactions(tx))
+            values = self._redis(self._pipe.replies)[0]
             on_fetched()
         card_state, card_group = parse(values[: b.n_cards], CARD_ENTRY)
         term_state, term_group = parse(values[b.n_cards :], TERMINAL_ENTRY)
@@ -180,6 +188,11 @@ class OnlineFeatureStore:
         """`record_transactions` without waiting for Redis's answer (see `confirm`)."""
         if len(tx) == 0:
             return
+        packed = self._packed[1] if self._packed is not None and self._packed[0] is tx else None
+        self._packed = None
+        self._redis(lambda: self._pipe.send_packed(packed or self._pack_transactions(tx)))
+
+    def _pack_transactions(self, tx: TransactionColumns) -> bytes:
         b = self._batch(tx)
         tags = tags_of(b.hashes)
         card_entries = np.empty(len(tx), dtype=CARD_ENTRY)
@@ -190,7 +203,7 @@ class OnlineFeatureStore:
         term_data, term_ends = pack_groups(term_entries, b.terminal_of, len(b.keys) - b.n_cards)
         ends = np.concatenate((card_ends, term_ends + len(card_data)))
         head = [b.n_cards, self._card_horizon, self._terminal_horizon, 0]
-        self._send(b"tx", b.hashes, b.keys, head, card_data + term_data, ends)
+        return self._pack(b"tx", b.hashes, b.keys, head, card_data + term_data, ends)
 
     def send_labels(self, labels: TransactionColumns) -> None:
         """`record_labels` without waiting for Redis's answer (see `confirm`)."""
@@ -205,9 +218,10 @@ class OnlineFeatureStore:
         empty = np.array([], dtype=np.str_)
         # A label's time is its transaction's, days in the past: the cutoff it gives is conservative.
         head = [0, 0, self._terminal_horizon, 1]
-        self._send(b"labels", hashes, self._keys(empty, terminals), head, data, ends)
+        packed = self._pack(b"labels", hashes, self._keys(empty, terminals), head, data, ends)
+        self._redis(lambda: self._pipe.send_packed(packed))
 
-    def _send(
+    def _pack(
         self,
         kind: bytes,
         hashes: Hashes,
@@ -215,8 +229,8 @@ class OnlineFeatureStore:
         head: list[int],
         data: bytes,
         ends: npt.NDArray[np.int64],
-    ) -> None:
-        """One script call; `head`: number of card keys, card and terminal horizons, skip_known."""
+    ) -> bytes:
+        """One script call, packed; `head`: number of card keys, card and terminal horizons, skip_known."""
         digest = hashlib.blake2b(kind + np.unique(hashes).tobytes(), digest_size=16).hexdigest()
         marker = f"{self._prefix}:applied:{digest}".encode()
         # Expiry as absolute times (PEXPIREAT): a relative PEXPIRE makes Redis rewrite every one into
@@ -230,5 +244,5 @@ class OnlineFeatureStore:
         ends_le = ends.astype("<i8").tobytes()
         args = (b"EVAL", self._script, numbers[0], marker, *keys, *numbers[1:], data, ends_le)
         # hiredis's stub says a 1-tuple; the function takes a command of any length.
-        packed = hiredis.pack_command(args)  # type: ignore[arg-type]
-        self._redis(lambda: self._pipe.send_packed(packed))
+        packed: bytes = hiredis.pack_command(args)  # type: ignore[arg-type]
+        return packed
