@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,20 +46,39 @@ class BenchPlan:
         return WARM_UP_EVENTS + sum(int(r * self.duration_s) for r in self.rates)
 
 
-def run_bench(plan: BenchPlan, settings: Settings) -> int:
-    command = "fraudscore " + shlex.join(sys.argv[1:])
+@dataclass(frozen=True)
+class Prepared:
+    """What every measurement starts from: the servers' settings (Redis on the bench database), the
+    model, the simulated events and the warm feature state they give."""
+
+    settings: Settings
+    model: BenchModel
+    work: Workload
+    state: FeatureState
+
+
+@contextmanager
+def prepared(settings: Settings, events: int, model_cache: Path) -> Iterator[Prepared]:
+    """Servers found or started, a model, `events` simulated events after the warm days, and their
+    feature state written (dropped at the end)."""
     with servers(settings) as found:
-        model = resolve(found.model_dir, plan.out / "model")
+        model = resolve(found.model_dir, model_cache)
         say(f"model {model.describe()}")
         bench_url = bench_redis_url(found.redis_url.get_secret_value())
         s = found.model_copy(update={"redis_url": SecretStr(bench_url)})
         warm_days = max(WINDOW_DAYS) + s.label_delay_days + 1
-        work = simulate(max(plan.events, plan.live_events()), warm_days, s.label_delay_days)
+        work = simulate(events, warm_days, s.label_delay_days)
         state = FeatureState(connect_redis(s.redis_url.get_secret_value(), timeout_s=30), work)
         try:
-            results = _measure(plan, s, model, work, state, command)
+            yield Prepared(s, model, work, state)
         finally:
             state.drop()
+
+
+def run_bench(plan: BenchPlan, settings: Settings) -> int:
+    command = "fraudscore " + shlex.join(sys.argv[1:])
+    with prepared(settings, max(plan.events, plan.live_events()), plan.out / "model") as p:
+        results = _measure(plan, p.settings, p.model, p.work, p.state, command)
     for line in [*report.table(results), "", *report.stage_lines(results)]:
         print(line)
     for what, ok in results.verdicts():

@@ -12,14 +12,11 @@ import argparse
 import os
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from bench import throughput
 from bench.kafka_io import produce_backlog
-from bench.model import resolve
-from bench.servers import servers, topic_set
-from bench.workload import FeatureState, bench_redis_url, encode, simulate
-from features.definition import WINDOW_DAYS
+from bench.runner import prepared
+from bench.servers import topic_set
+from bench.workload import encode
 from fraudscore.redis_client import connect_redis
 from fraudscore.settings import load_settings
 from schemas import Codec, open_schema_source
@@ -31,39 +28,30 @@ def main() -> None:
     p.add_argument("--max-batch", type=int, default=1000)
     p.add_argument("--repeat", type=int, default=1)
     args = p.parse_args()
-    with servers(load_settings()) as found:
-        model = resolve(found.model_dir, Path("var/bench/model"))
-        url = bench_redis_url(found.redis_url.get_secret_value())
-        s = found.model_copy(update={"redis_url": SecretStr(url)})
-        work = simulate(args.events, max(WINDOW_DAYS) + s.label_delay_days + 1, s.label_delay_days)
-        state = FeatureState(connect_redis(s.redis_url.get_secret_value(), timeout_s=30), work)
-        try:
-            codec = Codec("transaction", open_schema_source(s.schema_registry_url))
-            with topic_set(s, "profile") as b:
-                keys, values = encode(work.slice(0, args.events), codec)
-                produce_backlog(b.kafka_common(), b.topic_transactions, keys, values)
-                for _ in range(args.repeat):
-                    state.restore()
-                    redis_stats = connect_redis(s.redis_url.get_secret_value())
-                    redis_stats.config_resetstat()
-                    cfg = throughput.scorer_config(
-                        b,
-                        model.model_dir,
-                        model.version,
-                        max_batch=args.max_batch,
-                        max_events=args.events,
-                        until_idle_s=30.0,
-                    )
-                    r = throughput.run_scorer(cfg, args.events)
-                    stages = ", ".join(f"{k} {v:.1f}" for k, v in r.stage_us.items())
-                    calls = redis_stats.info("commandstats")
-                    per_call = {
-                        k[8:]: v["usec_per_call"] for k, v in calls.items() if k[8:] in ("eval", "mget")
-                    }
-                    print(f"redis usec per call: {per_call}")
-                    print(f"{r.rate:,.0f} ev/s  load {os.getloadavg()[0]:.1f}  us/ev: {stages}", flush=True)
-        finally:
-            state.drop()
+    with prepared(load_settings(), args.events, Path("var/bench/model")) as env:
+        s, model, work, state = env.settings, env.model, env.work, env.state
+        codec = Codec("transaction", open_schema_source(s.schema_registry_url))
+        with topic_set(s, "profile") as b:
+            keys, values = encode(work.slice(0, args.events), codec)
+            produce_backlog(b.kafka_common(), b.topic_transactions, keys, values)
+            for _ in range(args.repeat):
+                state.restore()
+                redis_stats = connect_redis(s.redis_url.get_secret_value())
+                redis_stats.config_resetstat()
+                cfg = throughput.scorer_config(
+                    b,
+                    model.model_dir,
+                    model.version,
+                    max_batch=args.max_batch,
+                    max_events=args.events,
+                    until_idle_s=30.0,
+                )
+                r = throughput.run_scorer(cfg, args.events)
+                stages = ", ".join(f"{k} {v:.1f}" for k, v in r.stage_us.items())
+                calls = redis_stats.info("commandstats")
+                per_call = {k[8:]: v["usec_per_call"] for k, v in calls.items() if k[8:] in ("eval", "mget")}
+                print(f"redis usec per call: {per_call}")
+                print(f"{r.rate:,.0f} ev/s  load {os.getloadavg()[0]:.1f}  us/ev: {stages}", flush=True)
 
 
 if __name__ == "__main__":
