@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -233,12 +232,7 @@ class OnlineFeatureStore:
         """One script call, packed; `head`: number of card keys, card and terminal horizons, skip_known."""
         digest = hashlib.blake2b(kind + np.unique(hashes).tobytes(), digest_size=16).hexdigest()
         marker = f"{self._prefix}:applied:{digest}".encode()
-        # Expiry as absolute times (PEXPIREAT): a relative PEXPIRE makes Redis rewrite every one into
-        # PEXPIREAT for propagation, which cost about a third of the script's time.
-        now_ms = int(time.time() * 1000)
-        card_ttl, terminal_ttl, marker_ttl = self._ttls
-        expiry = (now_ms + card_ttl, now_ms + terminal_ttl, marker_ttl)
-        numbers = [str(n).encode() for n in (len(keys) + 1, *expiry, *head)]
+        numbers = [str(n).encode() for n in (len(keys) + 1, *self._ttls, *head)]
         # EVAL, not EVALSHA: Redis caches the compiled script by its digest all the same, and a
         # restarted Redis (scripts gone) needs no second round trip to load it again.
         ends_le = ends.astype("<i8").tobytes()

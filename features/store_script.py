@@ -1,7 +1,6 @@
 """The one Lua script that writes the online state: a whole batch in one atomic EVAL.
 
-Per key it appends the batch's new entries and moves its expiry (wall time, as an absolute time:
-PEXPIREAT, which Redis need not rewrite for propagation as it does PEXPIRE) so that idle cards and
+Per key it appends the batch's new entries and refreshes the TTL (wall time) so that idle cards and
 terminals disappear: two O(1) commands, no copy of the value. Old entries are dropped in event time,
 each time a key's length crosses a multiple of CHECK_EVERY entries: if its first entry is older than
 the cutoff (the newest new entry's time minus the horizon), the leading entries older than the cutoff
@@ -23,11 +22,10 @@ from features.store_layout import CARD_ENTRY, TERMINAL_ENTRY
 CHECK_EVERY = 16
 
 # KEYS: the batch marker, the card keys, the terminal keys.
-# ARGV: card_expire_at_ms, terminal_expire_at_ms (unix ms), marker_ttl_ms, n_card_keys, card_horizon_ms,
-# terminal_horizon_ms (0: never drop entries), skip_known (1: append only entries the value does not
-# hold yet; for labels, which are few and may be redelivered in other groupings), the new entries of
-# all keys in key order (each key's sorted by time), and where each key's entries end in them (int64
-# little-endian, bytes).
+# ARGV: card_ttl_ms, terminal_ttl_ms, marker_ttl_ms, n_card_keys, card_horizon_ms, terminal_horizon_ms
+# (0: never drop entries), skip_known (1: append only entries the value does not hold yet; for labels,
+# which are few and may be redelivered in other groupings), the new entries of all keys in key order
+# (each key's sorted by time), and where each key's entries end in them (int64 little-endian, bytes).
 # Two arguments for all the entries rather than one per key: the client packs half the arguments.
 APPEND_ENTRIES = f"""
 local call, unpack, floor, sub = redis.call, struct.unpack, math.floor, string.sub
@@ -39,8 +37,8 @@ for i = 2, #KEYS do
   local stop = unpack('<i8', ends, 8 * (i - 2) + 1)
   local key, blob = KEYS[i], sub(entries, start + 1, stop)
   start = stop
-  local stride, expire_at, horizon = {TERMINAL_ENTRY.itemsize}, ARGV[2], terminal_horizon
-  if i - 1 <= n_cards then stride, expire_at, horizon = {CARD_ENTRY.itemsize}, ARGV[1], card_horizon end
+  local stride, ttl, horizon = {TERMINAL_ENTRY.itemsize}, ARGV[2], terminal_horizon
+  if i - 1 <= n_cards then stride, ttl, horizon = {CARD_ENTRY.itemsize}, ARGV[1], card_horizon end
   if skip_known then
     local old, new = call('GET', key) or '', {{}}
     for p = 1, #blob, stride do
@@ -53,7 +51,7 @@ for i = 2, #KEYS do
   end
   if #blob > 0 then
     local length = call('APPEND', key, blob)
-    call('PEXPIREAT', key, expire_at)
+    call('PEXPIRE', key, ttl)
     local every = stride * {CHECK_EVERY}
     if horizon > 0 and floor(length / every) > floor((length - #blob) / every) then
       local cutoff = unpack('<i8', blob, #blob - stride + 1) - horizon
@@ -62,7 +60,7 @@ for i = 2, #KEYS do
         while keep + stride - 1 <= #old and unpack('<i8', old, keep) < cutoff do
           keep = keep + stride
         end
-        call('SET', key, sub(old, keep), 'PXAT', expire_at)
+        call('SET', key, sub(old, keep), 'PX', ttl)
       end
     end
   end
