@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, Producer
@@ -37,17 +37,11 @@ class OutputSink:
             self._failed.append(((msg.topic(), msg.key(), msg.value()), err))
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        while True:
-            try:
-                self.producer.produce(topic, value, key, on_delivery=self._on_delivery)
-                break
-            except BufferError:
-                # The local queue is full: serve delivery reports to make room, then try again.
-                self.producer.poll(0.05)
-        self.sent += 1
+        self.send_many(topic, [key], [value])
 
-    def send_many(self, topic: str, keys: list[bytes], values: list[bytes]) -> None:
-        """`send` for each pair; one loop around `produce` (a batch's ~1,000 outputs are a hot path)."""
+    def send_many(self, topic: str, keys: Sequence[bytes | None], values: Sequence[bytes]) -> None:
+        """Each pair produced once, in order; one loop around `produce` (a batch's ~1,000 outputs are
+        a hot path)."""
         if len(keys) != len(values):
             raise ValueError(f"{len(keys)} keys for {len(values)} values")
         produce, report = self.producer.produce, self._on_delivery
@@ -58,7 +52,8 @@ class OutputSink:
                     produce(topic, values[i], keys[i], on_delivery=report)
                     done += 1
             except BufferError:
-                self.producer.poll(0.05)  # as in `send`
+                # The local queue is full: serve delivery reports to make room, then go on.
+                self.producer.poll(0.05)
         self.sent += done
 
     def forget_failures(self) -> None:
