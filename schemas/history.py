@@ -42,13 +42,7 @@ class TransactionColumns:
 
     def row(self, i: int) -> dict[str, Any]:
         """Row `i`'s transaction fields as Python values (what every record built from a row says)."""
-        return {
-            "event_id": str(self.event_id[i]),
-            "event_time": int(self.event_time[i]),
-            "card_id": str(self.card_id[i]),
-            "terminal_id": str(self.terminal_id[i]),
-            "amount": float(self.amount[i]),
-        }
+        return {name: getattr(self, name)[i].item() for name in TRANSACTION_DTYPES}
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Rows as `LabelledTransaction` dicts (for writing); slow path, used once per file."""
