@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pytest
@@ -188,6 +188,15 @@ class FlakyStore:
         self.recorded.extend(sent)
 
 
+def guard_over_flaky_store(
+    mode: Literal["score-missing", "pause"] = "score-missing",
+) -> tuple[FeatureGuard, FlakyStore, FakeClock]:
+    """A guard with a 0.5 s budget over a store that answers until a test sets its `failures`."""
+    clock = FakeClock()
+    store = FlakyStore(failures=0)
+    return FeatureGuard(store, 0.5, mode, lambda: False, clock=clock, sleep=clock.sleep), store, clock
+
+
 def _tx(n: int, seed: int) -> TransactionColumns:
     from schemas.history import from_records
 
@@ -216,9 +225,7 @@ def test_reads_retry_within_the_budget_then_score_with_features_missing() -> Non
 
 
 def test_a_batch_update_is_sent_once_its_state_is_fetched_and_also_when_it_cannot_be() -> None:
-    clock = FakeClock()
-    store = FlakyStore(failures=0)
-    guard = FeatureGuard(store, 0.5, "score-missing", lambda: False, clock=clock, sleep=clock.sleep)
+    guard, store, _ = guard_over_flaky_store()
     batch = _tx(3, 1)
     guard.read_then_record(batch, None)
     assert store.fetched == [[]], "the state was read before the batch's update went out"
@@ -243,9 +250,7 @@ def test_a_short_outage_within_the_budget_is_invisible() -> None:
 
 
 def test_failed_writes_are_kept_and_replayed_in_order_when_redis_is_back() -> None:
-    clock = FakeClock()
-    store = FlakyStore(failures=0)
-    guard = FeatureGuard(store, 0.5, "score-missing", lambda: False, clock=clock, sleep=clock.sleep)
+    guard, store, _ = guard_over_flaky_store()
     first, second = _tx(3, 1), _tx(2, 2)
     store.failures = 10**6
     guard.record(first, None)
@@ -262,9 +267,7 @@ def test_failed_writes_are_kept_and_replayed_in_order_when_redis_is_back() -> No
 
 
 def test_a_write_whose_answer_is_lost_is_replayed_and_recorded_once() -> None:
-    clock = FakeClock()
-    store = FlakyStore(failures=0)
-    guard = FeatureGuard(store, 0.5, "score-missing", lambda: False, clock=clock, sleep=clock.sleep)
+    guard, store, _ = guard_over_flaky_store()
     batch = _tx(3, 1)
     guard.record(batch, None)
     assert store.recorded == []  # sent; the answer is read by the next `wait`
@@ -285,9 +288,7 @@ def test_pause_mode_waits_for_redis_instead_of_scoring_without_features() -> Non
 
 
 def test_a_read_once_redis_is_back_applies_the_queued_updates_first() -> None:
-    clock = FakeClock()
-    store = FlakyStore(failures=0)
-    guard = FeatureGuard(store, 0.5, "pause", lambda: False, clock=clock, sleep=clock.sleep)
+    guard, store, _ = guard_over_flaky_store("pause")
     earlier = _tx(3, 1)
     store.failures = 10**6
     guard.record(earlier, None)
@@ -351,9 +352,7 @@ def test_at_least_once_holds_offsets_while_feature_writes_are_queued() -> None:
 
 
 def test_a_guard_closing_with_redis_down_keeps_the_updates_it_could_not_apply() -> None:
-    clock = FakeClock()
-    store = FlakyStore(failures=0)
-    guard = FeatureGuard(store, 0.5, "score-missing", lambda: False, clock=clock, sleep=clock.sleep)
+    guard, store, clock = guard_over_flaky_store()
     guard.record(_tx(3, 1), None)
     assert guard.pending_events == 0  # in flight is not queued
     store.failures = 10**6
