@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -11,8 +12,10 @@ from scorer_support import DAY_MS, START_MS, FakeMessage, make_events
 
 from consumer.collect import BatchCollector
 from consumer.commit import AtLeastOnce
+from consumer.config import ScorerConfig, Topics
 from consumer.decode import decode_batch
 from consumer.feature_guard import MISSING_GROUPS, FeatureGuard
+from consumer.scorer import consumer_config
 from consumer.sink import OutputSink
 from features.definition import FEATURE_NAMES
 from features.exceptions import FeatureStoreError
@@ -92,6 +95,21 @@ def test_a_message_that_queued_while_the_last_batch_was_scored_does_not_wait_max
     old = BatchCollector(late, max_batch=100, max_wait_s=0.05, idle_wait_s=0.5, clock=clock, wall=lambda: 9.0)
     assert [m.offset() for m in old.collect()] == [0, 1]  # takes what is there, waits for nothing
     assert [timeout for _, timeout in late.calls[1:]] == pytest.approx([0.0, 0.0], abs=1e-9)
+
+
+@pytest.mark.parametrize(("max_wait_ms", "held_ms"), [(5, 5), (0, 1), (20, 20), (60_000, 500)])
+def test_the_broker_holds_a_fetch_no_longer_than_a_batch_may_wait(max_wait_ms: int, held_ms: int) -> None:
+    cfg = ScorerConfig(
+        kafka={"bootstrap.servers": "127.0.0.1:9"},
+        redis_url="redis://127.0.0.1:9",
+        topics=Topics("tx", "pred", "alerts", "labels", "dlq"),
+        group_id="g",
+        model_dir=Path("models"),
+        max_wait_ms=max_wait_ms,
+    )
+    conf = consumer_config(cfg)
+    assert conf["fetch.wait.max.ms"] == held_ms
+    assert conf["fetch.min.bytes"] > 1  # the broker gathers events for the wait instead of answering each
 
 
 class RevokingConsumer(ScriptedConsumer):
