@@ -19,6 +19,22 @@ TARGET_P99_MS = 50.0
 TARGET_RATE = 5000.0
 
 
+@dataclass(frozen=True)
+class Pair:
+    """The scorer over the backlog and the compute alone over the same events, measured back to back."""
+
+    scorer: Throughput
+    compute: Throughput
+
+    @property
+    def share(self) -> float:
+        return self.scorer.rate / self.compute.rate
+
+
+def median_pair(pairs: list[Pair]) -> Pair:
+    return sorted(pairs, key=lambda p: p.share)[(len(pairs) - 1) // 2]
+
+
 @dataclass
 class Results:
     command: str
@@ -31,6 +47,7 @@ class Results:
     latency: list[Latency] = field(default_factory=list)
     when: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     load: list[float] = field(default_factory=list)  # 1-minute load average at the start of each phase
+    pairs: list[Pair] = field(default_factory=list)  # scorer and compute alone, back to back
 
     @property
     def loop_ratio(self) -> float:
@@ -86,6 +103,9 @@ def table(r: Results) -> list[str]:
     rows.append(
         (r.compute.label, f"{r.compute.rate:,.0f} events/s", f"scorer / compute = {r.compute_share:.0%}")
     )
+    if len(r.pairs) > 1:
+        shares = ", ".join(f"{p.share:.0%}" for p in r.pairs)
+        rows.append(("scorer / compute, each pair", shares, "the median pair is the one above"))
     for lat in r.latency:
         rows.append(
             (
