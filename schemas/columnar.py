@@ -25,15 +25,14 @@ Block = tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]  # bytes (n, width),
 COLUMN_TYPES = ("string", "long", "int", "double", "boolean")
 
 
+# The smallest value that needs k + 1 bytes, for k = 1..9: a varint's length is a `searchsorted`.
+_VARINT_LIMITS = np.array([1 << (7 * k) for k in range(1, 10)], dtype=np.uint64)
+
+
 def _varints(values: npt.NDArray[np.int64]) -> Block:
     """Zigzag varints (Avro `long`): 7 bits a byte, low bits first, high bit set on all but the last."""
     z = ((values.astype(np.int64) << 1) ^ (values.astype(np.int64) >> 63)).view(np.uint64)
-    bits = np.zeros(len(z), dtype=np.int64)
-    rest = z.copy()
-    while rest.any():
-        bits += rest > 0
-        rest >>= np.uint64(7)
-    used = np.maximum(bits, 1)
+    used = np.searchsorted(_VARINT_LIMITS, z, side="right") + 1
     width = int(used.max()) if len(used) else 1
     shifts = np.arange(width, dtype=np.uint64) * np.uint64(7)
     groups = ((z[:, None] >> shifts) & np.uint64(0x7F)).astype(np.uint8)
@@ -72,9 +71,9 @@ def _column(kind: str, values: npt.NDArray[Any]) -> Block:
     return data, np.ones((n, 1), dtype=bool)
 
 
-def _constant(schema: Any, value: Any, n: int) -> Block:
+def _constant(parsed: Any, value: Any, n: int) -> Block:
     buf = io.BytesIO()
-    fastavro.schemaless_writer(buf, fastavro.parse_schema(schema), value)
+    fastavro.schemaless_writer(buf, parsed, value)
     data = np.frombuffer(buf.getvalue(), dtype=np.uint8)
     return np.broadcast_to(data, (n, len(data))), np.ones((n, len(data)), dtype=bool)
 
@@ -84,6 +83,8 @@ class ColumnarEncoder:
 
     def __init__(self, codec: Codec) -> None:
         self._fields: list[tuple[str, Any]] = [(f["name"], f["type"]) for f in codec.raw["fields"]]
+        # Parsed once: parsing a field's schema for every batch cost more than writing its value.
+        self._parsed = {name: fastavro.parse_schema(kind) for name, kind in self._fields}
         self._header = np.frombuffer(HEADER.pack(MAGIC, codec.schema_id), dtype=np.uint8)
 
     def encode(
@@ -100,7 +101,7 @@ class ColumnarEncoder:
                     raise SchemaError(f"column {name} has {len(columns[name])} values, expected {n}")
                 blocks.append(_column(kind, columns[name]))
             elif name in constants:
-                blocks.append(_constant(kind, constants[name], n))
+                blocks.append(_constant(self._parsed[name], constants[name], n))
             else:
                 raise SchemaError(f"no column or constant for field {name}")
         data = np.hstack([b for b, _ in blocks])
