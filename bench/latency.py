@@ -36,6 +36,10 @@ class Latency:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    # The p99 of each part of the way, split at the prediction's `scored_at` (the scorer's wall clock,
+    # to the millisecond): where a tail comes from, the scorer's input side or its output side.
+    p99_to_scored_ms: float  # send -> scored: fetch, batch wait, decode, features, predict
+    p99_after_scored_ms: float  # scored -> read: produce, broker, the reader's fetch
 
 
 class PredictionReader:
@@ -49,12 +53,13 @@ class PredictionReader:
         topic = settings.topic_predictions
         self._consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
         self.received_at: dict[str, float] = {}
+        self.scored_at: dict[str, float] = {}  # the prediction's `scored_at`, wall-clock seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="prediction-reader", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        decode, stamps = self._codec.decode, self.received_at
+        decode, stamps, scored = self._codec.decode, self.received_at, self.scored_at
         while not self._stop.is_set():
             # `consume(n, t)` returns only when it has n messages or t has passed, so stamping after a
             # `consume(1000, 0.01)` dated every prediction up to 10 ms late. Take what is already here,
@@ -63,7 +68,10 @@ class PredictionReader:
             now = time.perf_counter()
             for m in msgs:
                 if m.error() is None:
-                    stamps.setdefault(decode(m.value())["event_id"], now)
+                    record = decode(m.value())
+                    if record["event_id"] not in stamps:
+                        stamps[record["event_id"]] = now
+                        scored[record["event_id"]] = record["scored_at"] / 1000
 
     def wait_for(self, ids: list[str], timeout_s: float) -> int:
         deadline = time.monotonic() + timeout_s
@@ -120,13 +128,16 @@ def measure(
     values: list[bytes],
     rate: float,
 ) -> Latency:
+    wall_minus_clock = time.time() - time.perf_counter()  # the stamps' clock to the wall clock
     producer.run(ids, keys, values, rate)
     received = reader.wait_for(ids, timeout_s=30)
-    lat = np.array(
-        [1000 * (reader.received_at[i] - producer.sent_at[i]) for i in ids if i in reader.received_at]
-    )
-    if len(lat) == 0:
+    back = [i for i in ids if i in reader.received_at]
+    if not back:
         raise BenchError(f"no prediction came back at {rate:,.0f} events/s")
+    sent = np.array([producer.sent_at[i] for i in back]) + wall_minus_clock
+    scored = np.array([reader.scored_at[i] for i in back])
+    read = np.array([reader.received_at[i] for i in back]) + wall_minus_clock
+    lat = 1000 * (read - sent)
     p50, p95, p99 = np.percentile(lat, [50, 95, 99])
     return Latency(
         rate,
@@ -137,4 +148,6 @@ def measure(
         float(p95),
         float(p99),
         float(lat.max()),
+        float(np.percentile(1000 * (scored - sent), 99)),
+        float(np.percentile(1000 * (read - scored), 99)),
     )

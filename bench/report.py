@@ -128,6 +128,11 @@ def stage_lines(r: Results) -> list[str]:
     return [
         f"scorer, us per event by stage:  {fmt(r.scorer)}",
         f"compute, us per event by stage: {fmt(r.compute)}",
+        *[
+            f"latency at {lat.rate:,.0f} events/s, p99 of each part: send -> scored "
+            f"{lat.p99_to_scored_ms:.1f} ms, scored -> read {lat.p99_after_scored_ms:.1f} ms"
+            for lat in r.latency
+        ],
     ]
 
 

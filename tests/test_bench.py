@@ -53,6 +53,10 @@ def test_bench_measures_every_phase_and_writes_table_json_png(
     assert lat["rate"] == 300
     assert lat["received"] == lat["events"] == 600
     assert 0 < lat["p50_ms"] <= lat["p99_ms"] <= lat["max_ms"]
+    # The two parts of the way, split at the prediction's `scored_at`: each shorter than the whole
+    # (scored_at is in whole milliseconds, hence the slack).
+    assert 0 < lat["p99_to_scored_ms"] <= lat["max_ms"] + 1
+    assert 0 < lat["p99_after_scored_ms"] <= lat["max_ms"] + 1
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out / "bench.md").read_text()
     assert "Command: `fraudscore " in page
@@ -61,6 +65,7 @@ def test_bench_measures_every_phase_and_writes_table_json_png(
     printed = capsys.readouterr().out
     assert "per-event loop" in printed
     assert "compute only" in printed
+    assert "p99 of each part: send -> scored" in printed
     # The bench leaves its Redis database empty, and never wrote to the one in the settings (flushed
     # by the fixture before the test).
     assert redis.Redis.from_url(bench_redis_url(redis_url)).dbsize() == 0
