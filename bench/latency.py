@@ -37,9 +37,9 @@ class Latency:
     p99_ms: float
     max_ms: float
     # The p99 of each part of the way, split at the prediction's `scored_at` (the scorer's wall clock,
-    # to the millisecond): where a tail comes from, the scorer's input side or its output side.
+    # floored to the millisecond): where a tail comes from, the scorer's input side or its output side.
     p99_to_scored_ms: float  # send -> scored: fetch, batch wait, decode, features, predict
-    p99_after_scored_ms: float  # scored -> read: produce, broker, the reader's fetch
+    p99_after_scored_ms: float  # scored -> read: encode, produce, broker, the reader's fetch
 
 
 class PredictionReader:
@@ -70,8 +70,9 @@ class PredictionReader:
                 if m.error() is None:
                     record = decode(m.value())
                     if record["event_id"] not in stamps:
-                        stamps[record["event_id"]] = now
+                        # `scored_at` first: an id in `received_at` is "back", and its parts are read.
                         scored[record["event_id"]] = record["scored_at"] / 1000
+                        stamps[record["event_id"]] = now
 
     def wait_for(self, ids: list[str], timeout_s: float) -> int:
         deadline = time.monotonic() + timeout_s

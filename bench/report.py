@@ -28,10 +28,11 @@ class Pair:
 
     @property
     def share(self) -> float:
-        return self.scorer.rate / self.compute.rate
+        return self.scorer.rate / self.compute.rate if self.compute.rate > 0 else float("nan")
 
 
 def median_pair(pairs: list[Pair]) -> Pair:
+    """The pair with the median share (the lower of the two middle ones for an even count)."""
     return sorted(pairs, key=lambda p: p.share)[(len(pairs) - 1) // 2]
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -123,16 +124,15 @@ def _measure(
         state.restore()
         loop = throughput.run_per_event_loop(b, model.model_dir, model.version, plan.loop_events)
         messages = compute.read_messages(b.kafka_common(), b.topic_transactions, plan.events)
+
         # This machine's speed drifts by up to 2x within minutes (other work on the host): the scorer
         # and the compute alone are measured back to back, PAIRS times, and the pair with the median
         # ratio is the one reported, so that a slow minute cannot pass for a slow scorer or the reverse.
-        pairs: list[report.Pair] = []
-        for i in range(PAIRS):
-            say(f"pair {i + 1} of {PAIRS}: the scorer at max-batch {s.max_batch}, then compute alone")
-            ran = scorer_run(s.max_batch)
+        # The order alternates, so that whatever running second does to a run falls on both sides.
+        def compute_run(consumed: list[Any]) -> throughput.Throughput:
             state.restore()
-            alone = compute.run_compute(
-                messages,
+            return compute.run_compute(
+                consumed,
                 state.values(),
                 model.model_dir,
                 model.version,
@@ -140,6 +140,16 @@ def _measure(
                 b.topic_transactions,
                 s.label_delay_days,
             )
+
+        pairs: list[report.Pair] = []
+        for i in range(PAIRS):
+            say(f"pair {i + 1} of {PAIRS}: the scorer at max-batch {s.max_batch} and compute alone")
+            if i % 2 == 0:
+                ran = scorer_run(s.max_batch)
+                alone = compute_run(messages)
+            else:
+                alone = compute_run(messages)
+                ran = scorer_run(s.max_batch)
             pairs.append(report.Pair(ran, alone))
         del messages
     lat = _latencies(plan, s, model, work, state, codec)

@@ -171,6 +171,13 @@ def load_artifact(model_dir: Path, version: str | None = None) -> ModelArtifact:
             f"model version {version!r}: the booster takes {booster.num_features()} features, "
             f"metadata names {len(names)}"
         )
+    # The scorer passes columns by position in the metadata's order (and explains alerts without
+    # naming them): a booster trained on the same features in another order would score garbage.
+    if booster.feature_names is not None and tuple(booster.feature_names) != names:
+        raise ModelError(
+            f"model version {version!r}: the booster's features are {', '.join(booster.feature_names)}; "
+            f"the metadata's are {', '.join(names)}"
+        )
     return ModelArtifact(
         version=version,
         booster=booster,

@@ -102,6 +102,12 @@ def test_metadata_is_checked_before_saving(tmp_path: Path) -> None:
         (lambda p: (p / "model.ubj").unlink(), "has no model.ubj"),
         (lambda p: (p / "metadata.json").write_text("{"), "unreadable"),
         (lambda p: (p / "metadata.json").write_text(json.dumps({"threshold": 2})), "feature_names"),
+        (
+            lambda p: (p / "metadata.json").write_text(
+                json.dumps({**metadata(), "feature_names": NAMES[::-1]})
+            ),
+            "the booster's features are f0, f1, f2; the metadata's are f2, f1, f0",
+        ),
     ],
 )
 def test_damaged_artifacts_give_one_readable_line(tmp_path: Path, damage: Any, message: str) -> None:
