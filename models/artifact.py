@@ -54,6 +54,21 @@ def _check_metadata(metadata: dict[str, Any]) -> None:
         raise ModelError(f"metadata needs metrics with {', '.join(REQUIRED_METRICS)}")
 
 
+def _check_booster(booster: xgb.Booster, names: tuple[str, ...], where: str) -> None:
+    """The booster takes exactly the metadata's features, in its order: the scorer passes columns by
+    position in that order (and explains alerts without naming them), so a booster trained on the
+    same features in another order would score garbage."""
+    if booster.num_features() != len(names):
+        raise ModelError(
+            f"{where}the booster takes {booster.num_features()} features, metadata names {len(names)}"
+        )
+    if booster.feature_names is not None and tuple(booster.feature_names) != names:
+        raise ModelError(
+            f"{where}the booster's features are {', '.join(booster.feature_names)}; "
+            f"the metadata's are {', '.join(names)}"
+        )
+
+
 def _new_version(model_bytes: bytes, now: datetime) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{hashlib.sha256(model_bytes).hexdigest()[:8]}"
 
@@ -63,11 +78,7 @@ def save_artifact(
 ) -> ModelArtifact:
     """Writes a new version (the name is made here) and returns it; CURRENT is not touched."""
     _check_metadata(metadata)
-    if booster.num_features() != len(metadata["feature_names"]):
-        raise ModelError(
-            f"the booster takes {booster.num_features()} features, "
-            f"metadata names {len(metadata['feature_names'])}"
-        )
+    _check_booster(booster, tuple(metadata["feature_names"]), "")
     model_dir.mkdir(parents=True, exist_ok=True)
     model_bytes = bytes(booster.save_raw("ubj"))
     created = now or datetime.now(UTC)
@@ -166,18 +177,7 @@ def load_artifact(model_dir: Path, version: str | None = None) -> ModelArtifact:
     except (OSError, xgb.core.XGBoostError):
         raise ModelError(f"corrupt booster file {path / MODEL_FILE}") from None
     names = tuple(metadata["feature_names"])
-    if booster.num_features() != len(names):
-        raise ModelError(
-            f"model version {version!r}: the booster takes {booster.num_features()} features, "
-            f"metadata names {len(names)}"
-        )
-    # The scorer passes columns by position in the metadata's order (and explains alerts without
-    # naming them): a booster trained on the same features in another order would score garbage.
-    if booster.feature_names is not None and tuple(booster.feature_names) != names:
-        raise ModelError(
-            f"model version {version!r}: the booster's features are {', '.join(booster.feature_names)}; "
-            f"the metadata's are {', '.join(names)}"
-        )
+    _check_booster(booster, names, f"model version {version!r}: ")
     return ModelArtifact(
         version=version,
         booster=booster,

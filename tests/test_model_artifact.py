@@ -92,6 +92,8 @@ def test_metadata_is_checked_before_saving(tmp_path: Path) -> None:
         save_artifact(tmp_path, tiny_booster(), bad)
     with pytest.raises(ModelError, match="takes 3 features"):
         save_artifact(tmp_path, tiny_booster(), {**metadata(), "feature_names": ["a", "b"]})
+    with pytest.raises(ModelError, match="the booster's features are f0, f1, f2"):
+        save_artifact(tmp_path, tiny_booster(), {**metadata(), "feature_names": NAMES[::-1]})
     assert list_versions(tmp_path) == []
 
 
