@@ -37,7 +37,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="input rates for latency (default 1000,5000)",
     )
     p.add_argument(
-        "--duration", type=float, default=15.0, metavar="S", help="seconds of input at each rate (default 15)"
+        "--duration",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds of input at each rate (default 60: a p99 over 300,000 events at 5,000/s)",
     )
     p.add_argument(
         "--sweep",

@@ -12,6 +12,7 @@ import pytest
 import redis
 from scorer_support import make_model
 
+from bench.runner import PAIRS
 from bench.workload import bench_redis_url
 from fraudscore.cli import main
 
@@ -42,13 +43,14 @@ def test_bench_measures_every_phase_and_writes_table_json_png(
     }
     assert all(rate > 0 for rate in doc["rates"].values())
     assert doc["loop"]["events"] == 49  # timed from the end of the first event
-    # Scorer and compute alone are measured back to back three times; the median pair is reported.
+    # Scorer and compute alone are measured back to back PAIRS (an odd number of) times; the median
+    # pair is reported.
     shares = [
         p["scorer"]["events"] / p["scorer"]["seconds"] / (p["compute"]["events"] / p["compute"]["seconds"])
         for p in doc["pairs"]
     ]
-    assert len(shares) == 3
-    assert doc["compute_share"] == pytest.approx(sorted(shares)[1])
+    assert len(shares) == PAIRS == 5
+    assert doc["compute_share"] == pytest.approx(sorted(shares)[PAIRS // 2])
     [lat] = doc["latency"]
     assert lat["rate"] == 300
     assert lat["received"] == lat["events"] == 600
