@@ -12,7 +12,7 @@ import pytest
 import redis
 from scorer_support import make_model
 
-from bench.runner import PAIRS
+from bench.runner import PAIRS, WARM_UP_EVENTS, WARM_UP_RATE, WARM_UP_TOP_S, BenchPlan
 from bench.workload import bench_redis_url
 from fraudscore.cli import main
 
@@ -72,3 +72,17 @@ def test_bench_measures_every_phase_and_writes_table_json_png(
     # by the fixture before the test).
     assert redis.Redis.from_url(bench_redis_url(redis_url)).dbsize() == 0
     assert redis_client.keys("fs:*") == []
+
+
+def test_latency_phases_warm_up_at_the_top_rate_before_the_measured_ones() -> None:
+    plan = BenchPlan(
+        events=1000, loop_events=10, rates=[1000, 5000], duration_s=60.0, sweep=[], out=Path("unused")
+    )
+    phases = plan.live_phases()
+    # The join warm-up, then the top rate for WARM_UP_TOP_S, neither counted; then each rate, in order.
+    assert phases[:2] == [(WARM_UP_RATE, WARM_UP_EVENTS, True), (5000.0, int(5000 * WARM_UP_TOP_S), True)]
+    assert phases[2:] == [(1000.0, 60_000, False), (5000.0, 300_000, False)]
+    assert plan.live_events() == sum(n for _, n, _ in phases)
+    # A run shorter than the warm-up warms up no longer than it measures.
+    short = BenchPlan(events=1000, loop_events=10, rates=[300], duration_s=2.0, sweep=[], out=Path("unused"))
+    assert short.live_phases()[1] == (300.0, 600, True)
