@@ -56,7 +56,7 @@ class Results:
 
     @property
     def compute_share(self) -> float:
-        return self.scorer.rate / self.compute.rate
+        return Pair(self.scorer, self.compute).share  # the reported pair's, computed as every pair's
 
     def verdicts(self) -> list[tuple[str, bool]]:
         out = [
