@@ -6,6 +6,8 @@ own events: a card's second event in a batch sees its first, as offline. `record
 `record_labels` write through one Lua script call each and are idempotent (`features.store_script`).
 `send_transactions` and `send_labels` only send that call; `confirm` reads Redis's answer later, so
 that Redis runs the script while the caller gets on with its next batch (`features.redis_pipe`).
+A write sent from `read`'s `on_fetched` (the scorer's way) refreshes the TTL of only the keys that
+need it, which the read has just seen; any other write refreshes every key it touches.
 
 Labels are `TransactionColumns` too: one row per labelled transaction, with that transaction's
 `event_id`, `event_time` and `terminal_id`, and `is_fraud` 1 (rows with 0 are ignored: only frauds
@@ -39,14 +41,17 @@ from features.redis_pipe import RedisPipe
 from features.store_layout import (
     CARD_ENTRY,
     FRAUD_BIT,
+    NO_TIME,
     TERMINAL_ENTRY,
+    Parsed,
     card_key,
+    last_times,
     pack_groups,
     parse,
     tags_of,
     terminal_key,
 )
-from features.store_script import APPEND_ENTRIES
+from features.store_script import APPEND_ENTRIES, REFRESH_PERIOD_MS
 from features.windows import Entries, card_block, terminal_block
 from schemas.history import TransactionColumns
 
@@ -85,7 +90,8 @@ class OnlineFeatureStore:
     ) -> None:
         """`trim_slack_ms`: how much older (event time) than the newest event of its card or terminal
         an event may be and still see its whole windows. The TTLs (wall time) are the horizons plus
-        `ttl_slack_ms`; a batch's marker lives `marker_ttl_ms`."""
+        `ttl_slack_ms` plus two refresh periods (`features.store_script`); a batch's marker lives
+        `marker_ttl_ms`."""
         if client.connection_pool.connection_kwargs.get("decode_responses"):
             raise FeatureInputError("the feature store needs a Redis client with decode_responses=False")
         self._client = client
@@ -93,11 +99,14 @@ class OnlineFeatureStore:
         self._prefix = prefix
         self._card_horizon = card_horizon_ms() + trim_slack_ms
         self._terminal_horizon = terminal_horizon_ms(label_delay_days) + trim_slack_ms
-        self._ttls = [self._card_horizon + ttl_slack_ms, self._terminal_horizon + ttl_slack_ms, marker_ttl_ms]
+        beyond = ttl_slack_ms + 2 * REFRESH_PERIOD_MS
+        self._ttls = [self._card_horizon + beyond, self._terminal_horizon + beyond, marker_ttl_ms]
         self._pipe = RedisPipe(client.connection_pool)
         self._script = APPEND_ENTRIES.encode()
         self._last: tuple[TransactionColumns, _Batch] | None = None
-        self._packed: tuple[TransactionColumns, bytes] | None = None  # a batch's write, packed early
+        # A batch's write, packed while its read is answered; until the answer says which keys need a
+        # TTL refresh, it refreshes them all.
+        self._packed: tuple[TransactionColumns, bytearray] | None = None
 
     def _redis(self, call: Callable[[], T]) -> T:
         try:
@@ -141,15 +150,20 @@ class OnlineFeatureStore:
             # MGET (sent on the write connection, which has no reply owed after `confirm`).
             mget: bytes = hiredis.pack_command((b"MGET", *b.keys))  # type: ignore[arg-type]
             self._redis(lambda: self._pipe.send_packed(mget))
-            self._packed = (tx, self._pack_transactions(tx))
+            self._packed = (tx, bytearray(self._pack_transactions(tx)))
             values = self._redis(self._pipe.replies)[0]
+        cards, terminals = parse(values[: b.n_cards], CARD_ENTRY), parse(values[b.n_cards :], TERMINAL_ENTRY)
+        card_state, card_group, _ = cards
+        term_state, term_group, _ = terminals
+        time = tx.event_time.astype(np.int64)
+        if on_fetched is not None:
+            if self._packed is not None and self._packed[0] is tx:
+                _set_last_argument(self._packed[1], self._refreshes(b, time, cards, terminals))
             on_fetched()
-        card_state, card_group = parse(values[: b.n_cards], CARD_ENTRY)
-        term_state, term_group = parse(values[b.n_cards :], TERMINAL_ENTRY)
 
         # The batch's own events join the state; one the state holds already (a retried batch) has
         # the same entity, time and tag as its copy there, and counts once.
-        time, tags = tx.event_time.astype(np.int64), tags_of(b.hashes)
+        tags = tags_of(b.hashes)
         cards_seen = Entries(
             np.concatenate((card_group, card_of)),
             np.concatenate((card_state["time"], time)),
@@ -168,6 +182,16 @@ class OnlineFeatureStore:
             card_block(cards_seen, card_of, time),
             terminal_block(terminal_txs, terminal_frauds, terminal_of, time, self._delay_ms),
         )
+
+    @staticmethod
+    def _refreshes(b: _Batch, time: npt.NDArray[np.int64], cards: Parsed, terminals: Parsed) -> bytes:
+        """One byte per key, 1 where the batch brings the key's first entry of a refresh period: the
+        key was empty, or its last stored entry is of an earlier period than the batch's newest."""
+        stored = np.concatenate((last_times(cards), last_times(terminals)))
+        newest = np.full(len(b.keys), NO_TIME, dtype=np.int64)
+        np.maximum.at(newest, b.card_of, time)
+        np.maximum.at(newest, b.n_cards + b.terminal_of, time)
+        return (newest // REFRESH_PERIOD_MS > stored // REFRESH_PERIOD_MS).astype(np.uint8).tobytes()
 
     def record_transactions(self, tx: TransactionColumns) -> None:
         """Adds the transactions to their cards' and terminals' state; applying a batch twice is a no-op."""
@@ -236,7 +260,14 @@ class OnlineFeatureStore:
         # EVAL, not EVALSHA: Redis caches the compiled script by its digest all the same, and a
         # restarted Redis (scripts gone) needs no second round trip to load it again.
         ends_le = ends.astype("<i8").tobytes()
-        args = (b"EVAL", self._script, numbers[0], marker, *keys, *numbers[1:], data, ends_le)
+        refresh = b"\x01" * len(keys)  # every key; `read` may lower some (the last argument)
+        args = (b"EVAL", self._script, numbers[0], marker, *keys, *numbers[1:], data, ends_le, refresh)
         # hiredis's stub says a 1-tuple; the function takes a command of any length.
         packed: bytes = hiredis.pack_command(args)  # type: ignore[arg-type]
         return packed
+
+
+def _set_last_argument(packed: bytearray, value: bytes) -> None:
+    """Overwrite a packed command's last argument with one of the same length (the wire format ends
+    with the argument's bytes and CRLF)."""
+    packed[-len(value) - 2 : -2] = value

@@ -24,7 +24,7 @@ class RedisPipe:
         self._conn: Connection | None = None
         self._owed = 0
 
-    def send_packed(self, command: bytes) -> None:
+    def send_packed(self, command: bytes | bytearray) -> None:
         """Send one command already in Redis's wire format (`hiredis.pack_command`)."""
         try:
             if self._conn is None:

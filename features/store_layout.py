@@ -12,6 +12,7 @@ with one MGET (about 3 us a key, against 35-50 us for a pipelined HGETALL) and p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +22,13 @@ from features.exceptions import FeatureStoreError
 CARD_ENTRY = np.dtype([("time", "<i8"), ("amount", "<f8"), ("tag", "<u4")])
 TERMINAL_ENTRY = np.dtype([("time", "<i8"), ("tag", "<u4")])
 FRAUD_BIT = np.uint32(1)
+NO_TIME = np.iinfo(np.int64).min  # the "last time" of an empty value
+
+
+class Parsed(NamedTuple):
+    entries: npt.NDArray[np.void]
+    group: npt.NDArray[np.int64]  # for each entry, the index of the value it came from
+    counts: npt.NDArray[np.int64]  # for each value, its number of entries
 
 
 def card_key(prefix: str, card_id: str) -> str:
@@ -35,16 +43,23 @@ def tags_of(hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint32]:
     return (hashes & np.uint64(0xFFFFFFFF)).astype(np.uint32)
 
 
-def parse(
-    values: Sequence[bytes | None], entry: np.dtype[np.void]
-) -> tuple[npt.NDArray[np.void], npt.NDArray[np.int64]]:
-    """The entries of all values at once, and for each the index of the value it came from."""
+def parse(values: Sequence[bytes | None], entry: np.dtype[np.void]) -> Parsed:
+    """The entries of all values at once, which value each came from, and how many each value has."""
     lengths = np.fromiter((len(v) if v else 0 for v in values), dtype=np.int64, count=len(values))
     if (lengths % entry.itemsize).any():
         raise FeatureStoreError(f"corrupt feature state: a value is not a whole number of {entry.itemsize}")
     entries = np.frombuffer(b"".join(v for v in values if v), dtype=entry)
-    group = np.repeat(np.arange(len(values), dtype=np.int64), lengths // entry.itemsize)
-    return entries, group
+    counts = lengths // entry.itemsize
+    return Parsed(entries, np.repeat(np.arange(len(values), dtype=np.int64), counts), counts)
+
+
+def last_times(parsed: Parsed) -> npt.NDArray[np.int64]:
+    """The time of each value's last entry (NO_TIME for an empty value). Entries are appended in
+    about time order, so this is the newest time, or older when a late event or a label came last."""
+    out = np.full(len(parsed.counts), NO_TIME, dtype=np.int64)
+    has = parsed.counts > 0
+    out[has] = parsed.entries["time"][np.cumsum(parsed.counts)[has] - 1]
+    return out
 
 
 def pack_groups(
