@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from confluent_kafka import Producer
 
 from batch.exceptions import BatchError
 from batch.scoring import score_history
@@ -109,9 +108,7 @@ def publish(
     kafka: dict[str, Any], topic: str, scored: ScoredBatch, codec: Codec, progress: Callable[[int], object]
 ) -> None:
     """The predictions to `topic`, each confirmed by the broker (the scorer's own sink: retries and all)."""
-    sink = OutputSink(
-        Producer({**kafka, "enable.idempotence": True, "linger.ms": 20, "compression.type": "lz4"})
-    )
+    sink = OutputSink({**kafka, "enable.idempotence": True, "linger.ms": 20, "compression.type": "lz4"})
     records = prediction_records(scored, 0)
     for start in range(0, len(records), PUBLISH_CHUNK):
         chunk = records[start : start + PUBLISH_CHUNK]

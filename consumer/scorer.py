@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from consumer.collect import BatchCollector
 from consumer.commit import AtLeastOnce, CommitStrategy, ExactlyOnce
@@ -110,7 +110,7 @@ class Scorer:
             on_error=self.metrics.redis_errors.inc,
         )
         self.consumer = Consumer(consumer_config(cfg))
-        self.sink = OutputSink(Producer(producer_config(cfg)))
+        self.sink = OutputSink(producer_config(cfg))
 
         def writes_queued() -> bool:
             return self.features.backlogged

@@ -16,18 +16,25 @@ Output = tuple[str, bytes | None, bytes]  # topic, key, value
 
 
 class OutputSink:
-    """Wraps one idempotent producer; `confirm` returns only when every output sent so far is acked.
+    """Owns one idempotent producer; `confirm` returns only when every output sent so far is acked.
 
     A failed delivery is produced again (the idempotent producer keeps per-partition order), up to
     `attempts` rounds; after that `confirm` raises, so the caller never commits past a lost output.
     """
 
-    def __init__(self, producer: Producer, flush_timeout_s: float = 30.0, attempts: int = 3) -> None:
-        self.producer = producer
+    def __init__(
+        self,
+        conf: dict[str, Any],
+        flush_timeout_s: float = 30.0,
+        attempts: int = 3,
+        make_producer: Callable[[dict[str, Any]], Any] = Producer,
+    ) -> None:
+        self._failed: list[tuple[Output, KafkaError]] = []
+        # The delivery callback is the producer's default, not an argument of each `produce`: passing
+        # it per call cost ~0.6 us an output (1.5 against 0.9 ms per 1,000, alternated runs).
+        self.producer = make_producer({**conf, "on_delivery": self._report})
         self._flush_timeout = flush_timeout_s
         self._attempts = attempts
-        self._failed: list[tuple[Output, KafkaError]] = []
-        self._on_delivery: Callable[[KafkaError | None, Any], None] = self._report  # bound once
         self.sent = 0
 
     def _report(self, err: KafkaError | None, msg: Any) -> None:
@@ -44,12 +51,12 @@ class OutputSink:
         a hot path)."""
         if len(keys) != len(values):
             raise ValueError(f"{len(keys)} keys for {len(values)} values")
-        produce, report = self.producer.produce, self._on_delivery
+        produce = self.producer.produce
         done = 0
         while done < len(values):
             try:
                 for i in range(done, len(values)):
-                    produce(topic, values[i], keys[i], on_delivery=report)
+                    produce(topic, values[i], keys[i])
                     done += 1
             except BufferError:
                 # The local queue is full: serve delivery reports to make room, then go on.

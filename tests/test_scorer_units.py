@@ -389,7 +389,7 @@ class FullQueueProducer:
         self.polls = 0
         self.produced: list[tuple[str, bytes, bytes]] = []
 
-    def produce(self, topic: str, value: bytes, key: bytes, on_delivery: Any = None) -> None:
+    def produce(self, topic: str, value: bytes, key: bytes) -> None:
         self.calls += 1
         if self.calls in self.full_at:
             raise BufferError("queue full")
@@ -402,7 +402,7 @@ class FullQueueProducer:
 
 def test_send_many_produces_every_output_once_in_order_through_a_full_queue() -> None:
     producer = FullQueueProducer(full_at={3, 4, 9})
-    sink = OutputSink(cast(Any, producer))
+    sink = OutputSink({}, make_producer=lambda _conf: producer)
     keys = [f"k{i}".encode() for i in range(8)]
     values = [f"v{i}".encode() for i in range(8)]
     sink.send_many("out", keys, values)
