@@ -20,9 +20,9 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
-import hiredis
 import numpy as np
 import numpy.typing as npt
 import redis
@@ -37,7 +37,7 @@ from features.definition import (
 )
 from features.exceptions import FeatureInputError, FeatureStoreError
 from features.hashing import hash64
-from features.redis_pipe import RedisPipe
+from features.redis_pipe import RedisPipe, command, pack_args, set_last_argument
 from features.store_layout import (
     CARD_ENTRY,
     FRAUD_BIT,
@@ -51,7 +51,7 @@ from features.store_layout import (
     tags_of,
     terminal_key,
 )
-from features.store_script import APPEND_ENTRIES, REFRESH_PERIOD_MS
+from features.store_script import APPEND_ENTRIES, REFRESH_PERIOD_MS, refresh_flags
 from features.windows import Entries, card_block, terminal_block
 from schemas.history import TransactionColumns
 
@@ -75,6 +75,11 @@ class _Batch:
     terminal_of: npt.NDArray[np.int64]
     n_cards: int
     keys: list[bytes]
+
+    @cached_property
+    def packed_keys(self) -> bytes:
+        """The keys in the wire format, for both the read and the write (~0.4 ms for 1,800 keys)."""
+        return pack_args(self.keys)
 
 
 class OnlineFeatureStore:
@@ -148,7 +153,7 @@ class OnlineFeatureStore:
         else:
             # The caller writes this batch next: its script call is packed while Redis answers the
             # MGET (sent on the write connection, which has no reply owed after `confirm`).
-            mget: bytes = hiredis.pack_command((b"MGET", *b.keys))  # type: ignore[arg-type]
+            mget = command(len(b.keys) + 1, pack_args([b"MGET"]), b.packed_keys)
             self._redis(lambda: self._pipe.send_packed(mget))
             self._packed = (tx, bytearray(self._pack_transactions(tx)))
             values = self._redis(self._pipe.replies)[0]
@@ -158,7 +163,7 @@ class OnlineFeatureStore:
         time = tx.event_time.astype(np.int64)
         if on_fetched is not None:
             if self._packed is not None and self._packed[0] is tx:
-                _set_last_argument(self._packed[1], self._refreshes(b, time, cards, terminals))
+                set_last_argument(self._packed[1], self._refreshes(b, time, cards, terminals))
             on_fetched()
 
         # The batch's own events join the state; one the state holds already (a retried batch) has
@@ -185,13 +190,10 @@ class OnlineFeatureStore:
 
     @staticmethod
     def _refreshes(b: _Batch, time: npt.NDArray[np.int64], cards: Parsed, terminals: Parsed) -> bytes:
-        """One byte per key, 1 where the batch brings the key's first entry of a refresh period: the
-        key was empty, or its last stored entry is of an earlier period than the batch's newest."""
-        stored = np.concatenate((last_times(cards), last_times(terminals)))
         newest = np.full(len(b.keys), NO_TIME, dtype=np.int64)
         np.maximum.at(newest, b.card_of, time)
         np.maximum.at(newest, b.n_cards + b.terminal_of, time)
-        return (newest // REFRESH_PERIOD_MS > stored // REFRESH_PERIOD_MS).astype(np.uint8).tobytes()
+        return refresh_flags(np.concatenate((last_times(cards), last_times(terminals))), newest)
 
     def record_transactions(self, tx: TransactionColumns) -> None:
         """Adds the transactions to their cards' and terminals' state; applying a batch twice is a no-op."""
@@ -226,7 +228,7 @@ class OnlineFeatureStore:
         term_data, term_ends = pack_groups(term_entries, b.terminal_of, len(b.keys) - b.n_cards)
         ends = np.concatenate((card_ends, term_ends + len(card_data)))
         head = [b.n_cards, self._card_horizon, self._terminal_horizon, 0]
-        return self._pack(b"tx", b.hashes, b.keys, head, card_data + term_data, ends)
+        return self._pack(b"tx", b.hashes, b.keys, head, card_data + term_data, ends, b.packed_keys)
 
     def send_labels(self, labels: TransactionColumns) -> None:
         """`record_labels` without waiting for Redis's answer (see `confirm`)."""
@@ -241,7 +243,8 @@ class OnlineFeatureStore:
         empty = np.array([], dtype=np.str_)
         # A label's time is its transaction's, days in the past: the cutoff it gives is conservative.
         head = [0, 0, self._terminal_horizon, 1]
-        packed = self._pack(b"labels", hashes, self._keys(empty, terminals), head, data, ends)
+        keys = self._keys(empty, terminals)
+        packed = self._pack(b"labels", hashes, keys, head, data, ends, pack_args(keys))
         self._redis(lambda: self._pipe.send_packed(packed))
 
     def _pack(
@@ -252,8 +255,10 @@ class OnlineFeatureStore:
         head: list[int],
         data: bytes,
         ends: npt.NDArray[np.int64],
+        packed_keys: bytes,
     ) -> bytes:
-        """One script call, packed; `head`: number of card keys, card and terminal horizons, skip_known."""
+        """One script call, packed; `head`: number of card keys, card and terminal horizons, skip_known;
+        `packed_keys`: `keys` in the wire format."""
         digest = hashlib.blake2b(kind + np.unique(hashes).tobytes(), digest_size=16).hexdigest()
         marker = f"{self._prefix}:applied:{digest}".encode()
         numbers = [str(n).encode() for n in (len(keys) + 1, *self._ttls, *head)]
@@ -261,13 +266,6 @@ class OnlineFeatureStore:
         # restarted Redis (scripts gone) needs no second round trip to load it again.
         ends_le = ends.astype("<i8").tobytes()
         refresh = b"\x01" * len(keys)  # every key; `read` may lower some (the last argument)
-        args = (b"EVAL", self._script, numbers[0], marker, *keys, *numbers[1:], data, ends_le, refresh)
-        # hiredis's stub says a 1-tuple; the function takes a command of any length.
-        packed: bytes = hiredis.pack_command(args)  # type: ignore[arg-type]
-        return packed
-
-
-def _set_last_argument(packed: bytearray, value: bytes) -> None:
-    """Overwrite a packed command's last argument with one of the same length (the wire format ends
-    with the argument's bytes and CRLF)."""
-    packed[-len(value) - 2 : -2] = value
+        before, after = [b"EVAL", self._script, numbers[0], marker], [*numbers[1:], data, ends_le, refresh]
+        argc = len(before) + len(keys) + len(after)
+        return command(argc, pack_args(before), packed_keys, pack_args(after))

@@ -12,10 +12,31 @@ the replies still owed: the caller treats everything sent since its last `replie
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import hiredis
 import redis
 from redis.connection import Connection, ConnectionPool
+
+
+def pack_args(args: Sequence[bytes]) -> bytes:
+    """Arguments in Redis's wire format, without the count that opens a command: a part of a command
+    that `command` assembles, so that a long run of arguments two commands share is packed once."""
+    # hiredis's stub says a 1-tuple; the function takes a command of any length.
+    packed: bytes = hiredis.pack_command(tuple(args))  # type: ignore[arg-type]
+    return packed[packed.index(b"\r\n") + 2 :]
+
+
+def command(argc: int, *parts: bytes) -> bytes:
+    """A command of `argc` arguments from parts packed by `pack_args`."""
+    return b"*%d\r\n" % argc + b"".join(parts)
+
+
+def set_last_argument(packed: bytearray, value: bytes) -> None:
+    """Overwrite a packed command's last argument with one of the same length (the wire format ends
+    with the argument's bytes and CRLF)."""
+    packed[-len(value) - 2 : -2] = value
 
 
 class RedisPipe:

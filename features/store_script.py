@@ -25,11 +25,22 @@ before being appended: a label redelivered in any grouping is stored once.
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
+
 from features.definition import DAY_MS
 from features.store_layout import CARD_ENTRY, TERMINAL_ENTRY
 
 CHECK_EVERY = 16
 REFRESH_PERIOD_MS = 7 * DAY_MS
+
+
+def refresh_flags(stored_last: npt.NDArray[np.int64], new_newest: npt.NDArray[np.int64]) -> bytes:
+    """The script's refresh argument for keys read just before: 1 where the write brings a key's first
+    entry of a period, the key's last stored entry being of an earlier one (or none, `NO_TIME`). The
+    last entry is the newest, or older when a late event came last: then one refresh too many."""
+    return (new_newest // REFRESH_PERIOD_MS > stored_last // REFRESH_PERIOD_MS).astype(np.uint8).tobytes()
+
 
 # KEYS: the batch marker, the card keys, the terminal keys.
 # ARGV: card_ttl_ms, terminal_ttl_ms, marker_ttl_ms, n_card_keys, card_horizon_ms, terminal_horizon_ms

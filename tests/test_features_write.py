@@ -1,14 +1,17 @@
-"""The online state's expiry: a key read before its write has its TTL refreshed only at its first entry
-of each refresh period; every other write refreshes every key it touches."""
+"""How the online store's write goes out: a key read before its write has its TTL refreshed only at
+its first entry of each refresh period, every other write refreshes every key it touches; and the
+command is assembled in the wire format from parts, its refresh flags set last."""
 
 from __future__ import annotations
 
+import hiredis
 import pytest
 import redis
 
 from consumer.feature_guard import FeatureGuard
 from features.definition import DAY_MS, card_horizon_ms, terminal_horizon_ms
 from features.online import OnlineFeatureStore
+from features.redis_pipe import command, pack_args, set_last_argument
 from features.store_script import REFRESH_PERIOD_MS
 from schemas.history import TransactionColumns, from_records
 
@@ -120,3 +123,13 @@ def test_a_write_whose_read_failed_refreshes_every_key(redis_client: redis.Redis
     assert missing  # scored without the state, and the write went all the same
     assert _size(redis_client) == 2 * 20
     assert _refreshed(redis_client) == {CARD: True, TERMINAL: True}
+
+
+def test_a_command_assembled_from_parts_is_the_command_packed_whole() -> None:
+    before, keys, after = [b"EVAL", b"return 1", b"3"], [b"fs:c:C1", b"fs:t:\xff"], [b"", b"\x01\x00"]
+    whole = hiredis.pack_command((*before, *keys, *after))  # type: ignore[arg-type]
+    assembled = command(7, pack_args(before), pack_args(keys), pack_args(after))
+    assert assembled == whole
+    packed = bytearray(assembled)
+    set_last_argument(packed, b"\x00\x00")
+    assert bytes(packed) == hiredis.pack_command((*before, *keys, b"", b"\x00\x00"))  # type: ignore[arg-type]
