@@ -190,6 +190,7 @@ class OnlineFeatureStore:
 
     @staticmethod
     def _refreshes(b: _Batch, time: npt.NDArray[np.int64], cards: Parsed, terminals: Parsed) -> bytes:
+        """The write's refresh flags, from the keys' state just read and the batch's newest entries."""
         newest = np.full(len(b.keys), NO_TIME, dtype=np.int64)
         np.maximum.at(newest, b.card_of, time)
         np.maximum.at(newest, b.n_cards + b.terminal_of, time)

@@ -35,8 +35,12 @@ def command(argc: int, *parts: bytes) -> bytes:
 
 def set_last_argument(packed: bytearray, value: bytes) -> None:
     """Overwrite a packed command's last argument with one of the same length (the wire format ends
-    with the argument's bytes and CRLF)."""
-    packed[-len(value) - 2 : -2] = value
+    with the argument's length, its bytes and CRLF)."""
+    head = b"\r\n$%d\r\n" % len(value)
+    start = len(packed) - len(value) - 2
+    if packed[start - len(head) : start] != head:  # a wrong splice would garble the connection
+        raise ValueError(f"the command's last argument is not {len(value)} bytes long")
+    packed[start:-2] = value
 
 
 class RedisPipe:

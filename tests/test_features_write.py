@@ -20,19 +20,25 @@ LOWERED_MS = 1_000_000  # a TTL far below a full one: still that low means "not 
 CARD, TERMINAL = b"fs:c:C", b"fs:t:T"
 
 
-def _one(event_id: str, time: int, fraud: int = 0) -> TransactionColumns:
+def _rows(*rows: tuple[str, int, str, str], fraud: int = 0) -> TransactionColumns:
+    """Transactions (event id, time, card, terminal)."""
     return from_records(
         [
             {
-                "event_id": event_id,
-                "event_time": time,
-                "card_id": "C",
-                "terminal_id": "T",
+                "event_id": e,
+                "event_time": t,
+                "card_id": c,
+                "terminal_id": k,
                 "amount": 12.5,
                 "is_fraud": fraud,
             }
+            for e, t, c, k in rows
         ]
     )
+
+
+def _one(event_id: str, time: int, fraud: int = 0) -> TransactionColumns:
+    return _rows((event_id, time, "C", "T"), fraud=fraud)
 
 
 def _score(store: OnlineFeatureStore, tx: TransactionColumns) -> None:
@@ -81,6 +87,25 @@ def test_a_read_key_is_refreshed_at_its_first_entry_of_each_period_and_other_wri
     _lower(redis_client)
     store.record_labels(_one("a", PERIOD_START + 3_600_000, fraud=1))  # labels touch the terminal
     assert _refreshed(redis_client) == {CARD: False, TERMINAL: True}
+
+
+@pytest.mark.integration
+def test_each_key_of_a_write_gets_its_own_refresh(redis_client: redis.Redis[bytes]) -> None:
+    store = OnlineFeatureStore(redis_client)
+    period = REFRESH_PERIOD_MS
+    store.record_transactions(_rows(("a", PERIOD_START + 3_600_000, "C", "T0")))  # C: last entry then
+    store.record_transactions(_rows(("b", PERIOD_START + period + 3_600_000, "C2", "T2")))  # C2, T2: now
+    keys = [b"fs:c:C", b"fs:c:C2", b"fs:t:T2"]
+    for key in keys:
+        assert redis_client.pexpire(key, LOWERED_MS)
+    tx = _rows(
+        ("c", PERIOD_START + period + 7_200_000, "C", "T2"),
+        ("d", PERIOD_START + period + 7_300_000, "C2", "T2"),
+    )
+    _score(store, tx)
+    refreshed = {key: redis_client.pttl(key) > LOWERED_MS for key in keys}
+    assert refreshed == {b"fs:c:C": True, b"fs:c:C2": False, b"fs:t:T2": False}
+    assert all(len(redis_client.get(key) or b"") for key in keys)
 
 
 @pytest.mark.integration
@@ -133,3 +158,5 @@ def test_a_command_assembled_from_parts_is_the_command_packed_whole() -> None:
     packed = bytearray(assembled)
     set_last_argument(packed, b"\x00\x00")
     assert bytes(packed) == hiredis.pack_command((*before, *keys, b"", b"\x00\x00"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not 3 bytes long"):
+        set_last_argument(packed, b"\x00\x00\x00")  # a splice of the wrong length would garble the stream
