@@ -3,7 +3,8 @@
 `read` costs one MGET for the batch (a card key and a terminal key per distinct card and terminal),
 then runs the same windowed arithmetic as offline (`features.windows`) over the state plus the batch's
 own events: a card's second event in a batch sees its first, as offline. `record_transactions` and
-`record_labels` write through one Lua script call each and are idempotent (`features.store_script`).
+`record_labels` write through one Lua script call each (packed by `features.store_write`) and are
+idempotent (`features.store_script`).
 `send_transactions` and `send_labels` only send that call; `confirm` reads Redis's answer later, so
 that Redis runs the script while the caller gets on with its next batch (`features.redis_pipe`).
 A write sent from `read`'s `on_fetched` (the scorer's way) refreshes the TTL of only the keys that
@@ -16,11 +17,8 @@ change the features; a label cannot be taken back).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -36,50 +34,15 @@ from features.definition import (
     terminal_horizon_ms,
 )
 from features.exceptions import FeatureInputError, FeatureStoreError
-from features.hashing import hash64
 from features.redis_pipe import RedisPipe, command, pack_args, set_last_argument
-from features.store_layout import (
-    CARD_ENTRY,
-    FRAUD_BIT,
-    NO_TIME,
-    TERMINAL_ENTRY,
-    Parsed,
-    card_key,
-    last_times,
-    pack_groups,
-    parse,
-    tags_of,
-    terminal_key,
-)
-from features.store_script import APPEND_ENTRIES, REFRESH_PERIOD_MS, refresh_flags
+from features.store_layout import CARD_ENTRY, FRAUD_BIT, TERMINAL_ENTRY, parse, tags_of
+from features.store_script import REFRESH_PERIOD_MS
+from features.store_write import BatchKeys, WritePacker
 from features.windows import Entries, card_block, terminal_block
 from schemas.history import TransactionColumns
 
 T = TypeVar("T")
-Hashes = npt.NDArray[np.uint64]
 _CREDENTIALS = re.compile(r"://[^@/\s]*@")
-
-
-def _groups(ids: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.int64]]:
-    """The distinct ids, and for each row the index of its id among them."""
-    distinct, inverse = np.unique(ids, return_inverse=True)
-    return distinct, inverse.astype(np.int64).reshape(-1)
-
-
-@dataclass(frozen=True)
-class _Batch:
-    """What reading and then recording one batch both need, computed once."""
-
-    hashes: Hashes
-    card_of: npt.NDArray[np.int64]
-    terminal_of: npt.NDArray[np.int64]
-    n_cards: int
-    keys: list[bytes]
-
-    @cached_property
-    def packed_keys(self) -> bytes:
-        """The keys in the wire format, for both the read and the write (~0.4 ms for 1,800 keys)."""
-        return pack_args(self.keys)
 
 
 class OnlineFeatureStore:
@@ -102,13 +65,13 @@ class OnlineFeatureStore:
         self._client = client
         self._delay_ms = label_delay_days * DAY_MS
         self._prefix = prefix
-        self._card_horizon = card_horizon_ms() + trim_slack_ms
-        self._terminal_horizon = terminal_horizon_ms(label_delay_days) + trim_slack_ms
+        card_horizon = card_horizon_ms() + trim_slack_ms
+        terminal_horizon = terminal_horizon_ms(label_delay_days) + trim_slack_ms
         beyond = ttl_slack_ms + 2 * REFRESH_PERIOD_MS
-        self._ttls = [self._card_horizon + beyond, self._terminal_horizon + beyond, marker_ttl_ms]
+        ttls = [card_horizon + beyond, terminal_horizon + beyond, marker_ttl_ms]
+        self._packer = WritePacker(prefix, card_horizon, terminal_horizon, ttls)
         self._pipe = RedisPipe(client.connection_pool)
-        self._script = APPEND_ENTRIES.encode()
-        self._last: tuple[TransactionColumns, _Batch] | None = None
+        self._last: tuple[TransactionColumns, BatchKeys] | None = None
         # A batch's write, packed while its read is answered; until the answer says which keys need a
         # TTL refresh, it refreshes them all.
         self._packed: tuple[TransactionColumns, bytearray] | None = None
@@ -120,18 +83,11 @@ class OnlineFeatureStore:
             detail = _CREDENTIALS.sub("://***@", str(exc))
             raise FeatureStoreError(f"feature store: {type(exc).__name__}: {detail}") from None
 
-    def _keys(self, cards: npt.NDArray[np.str_], terminals: npt.NDArray[np.str_]) -> list[bytes]:
-        p = self._prefix
-        keys = [card_key(p, c) for c in cards.tolist()] + [terminal_key(p, t) for t in terminals.tolist()]
-        return [k.encode() for k in keys]
-
-    def _batch(self, tx: TransactionColumns) -> _Batch:
+    def _batch(self, tx: TransactionColumns) -> BatchKeys:
         # The scorer records the very batch it has just read: the second call reuses the first's work.
         if self._last is not None and self._last[0] is tx:
             return self._last[1]
-        cards, card_of = _groups(tx.card_id)
-        terminals, terminal_of = _groups(tx.terminal_id)
-        batch = _Batch(hash64(tx.event_id), card_of, terminal_of, len(cards), self._keys(cards, terminals))
+        batch = BatchKeys.of(self._prefix, tx)
         self._last = (tx, batch)
         return batch
 
@@ -155,7 +111,7 @@ class OnlineFeatureStore:
             # MGET (sent on the write connection, which has no reply owed after `confirm`).
             mget = command(len(b.keys) + 1, pack_args([b"MGET"]), b.packed_keys)
             self._redis(lambda: self._pipe.send_packed(mget))
-            self._packed = (tx, bytearray(self._pack_transactions(tx)))
+            self._packed = (tx, bytearray(self._packer.transactions(tx, b)))
             values = self._redis(self._pipe.replies)[0]
         cards, terminals = parse(values[: b.n_cards], CARD_ENTRY), parse(values[b.n_cards :], TERMINAL_ENTRY)
         card_state, card_group, _ = cards
@@ -163,7 +119,7 @@ class OnlineFeatureStore:
         time = tx.event_time.astype(np.int64)
         if on_fetched is not None:
             if self._packed is not None and self._packed[0] is tx:
-                set_last_argument(self._packed[1], self._refreshes(b, time, cards, terminals))
+                set_last_argument(self._packed[1], b.refreshes(time, cards, terminals))
             on_fetched()
 
         # The batch's own events join the state; one the state holds already (a retried batch) has
@@ -188,14 +144,6 @@ class OnlineFeatureStore:
             terminal_block(terminal_txs, terminal_frauds, terminal_of, time, self._delay_ms),
         )
 
-    @staticmethod
-    def _refreshes(b: _Batch, time: npt.NDArray[np.int64], cards: Parsed, terminals: Parsed) -> bytes:
-        """The write's refresh flags, from the keys' state just read and the batch's newest entries."""
-        newest = np.full(len(b.keys), NO_TIME, dtype=np.int64)
-        np.maximum.at(newest, b.card_of, time)
-        np.maximum.at(newest, b.n_cards + b.terminal_of, time)
-        return refresh_flags(np.concatenate((last_times(cards), last_times(terminals))), newest)
-
     def record_transactions(self, tx: TransactionColumns) -> None:
         """Adds the transactions to their cards' and terminals' state; applying a batch twice is a no-op."""
         self.send_transactions(tx)
@@ -216,57 +164,12 @@ class OnlineFeatureStore:
             return
         packed = self._packed[1] if self._packed is not None and self._packed[0] is tx else None
         self._packed = None
-        self._redis(lambda: self._pipe.send_packed(packed or self._pack_transactions(tx)))
-
-    def _pack_transactions(self, tx: TransactionColumns) -> bytes:
-        b = self._batch(tx)
-        tags = tags_of(b.hashes)
-        card_entries = np.empty(len(tx), dtype=CARD_ENTRY)
-        card_entries["time"], card_entries["amount"], card_entries["tag"] = tx.event_time, tx.amount, tags
-        term_entries = np.empty(len(tx), dtype=TERMINAL_ENTRY)
-        term_entries["time"], term_entries["tag"] = tx.event_time, tags & ~FRAUD_BIT
-        card_data, card_ends = pack_groups(card_entries, b.card_of, b.n_cards)
-        term_data, term_ends = pack_groups(term_entries, b.terminal_of, len(b.keys) - b.n_cards)
-        ends = np.concatenate((card_ends, term_ends + len(card_data)))
-        head = [b.n_cards, self._card_horizon, self._terminal_horizon, 0]
-        return self._pack(b"tx", b.hashes, b.keys, head, card_data + term_data, ends, b.packed_keys)
+        self._redis(lambda: self._pipe.send_packed(packed or self._packer.transactions(tx, self._batch(tx))))
 
     def send_labels(self, labels: TransactionColumns) -> None:
         """`record_labels` without waiting for Redis's answer (see `confirm`)."""
         frauds = labels.take(labels.is_fraud == 1)
         if len(frauds) == 0:
             return
-        hashes = hash64(frauds.event_id)
-        terminals, terminal_of = _groups(frauds.terminal_id)
-        entries = np.empty(len(frauds), dtype=TERMINAL_ENTRY)
-        entries["time"], entries["tag"] = frauds.event_time, tags_of(hashes) | FRAUD_BIT
-        data, ends = pack_groups(entries, terminal_of, len(terminals))
-        empty = np.array([], dtype=np.str_)
-        # A label's time is its transaction's, days in the past: the cutoff it gives is conservative.
-        head = [0, 0, self._terminal_horizon, 1]
-        keys = self._keys(empty, terminals)
-        packed = self._pack(b"labels", hashes, keys, head, data, ends, pack_args(keys))
+        packed = self._packer.labels(frauds)
         self._redis(lambda: self._pipe.send_packed(packed))
-
-    def _pack(
-        self,
-        kind: bytes,
-        hashes: Hashes,
-        keys: list[bytes],
-        head: list[int],
-        data: bytes,
-        ends: npt.NDArray[np.int64],
-        packed_keys: bytes,
-    ) -> bytes:
-        """One script call, packed; `head`: number of card keys, card and terminal horizons, skip_known;
-        `packed_keys`: `keys` in the wire format."""
-        digest = hashlib.blake2b(kind + np.unique(hashes).tobytes(), digest_size=16).hexdigest()
-        marker = f"{self._prefix}:applied:{digest}".encode()
-        numbers = [str(n).encode() for n in (len(keys) + 1, *self._ttls, *head)]
-        # EVAL, not EVALSHA: Redis caches the compiled script by its digest all the same, and a
-        # restarted Redis (scripts gone) needs no second round trip to load it again.
-        ends_le = ends.astype("<i8").tobytes()
-        refresh = b"\x01" * len(keys)  # every key; `read` may lower some (the last argument)
-        before, after = [b"EVAL", self._script, numbers[0], marker], [*numbers[1:], data, ends_le, refresh]
-        argc = len(before) + len(keys) + len(after)
-        return command(argc, pack_args(before), packed_keys, pack_args(after))
