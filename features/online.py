@@ -43,6 +43,7 @@ from schemas.history import TransactionColumns
 
 T = TypeVar("T")
 _CREDENTIALS = re.compile(r"://[^@/\s]*@")
+_MGET = pack_args([b"MGET"])
 
 
 class OnlineFeatureStore:
@@ -109,17 +110,17 @@ class OnlineFeatureStore:
         else:
             # The caller writes this batch next: its script call is packed while Redis answers the
             # MGET (sent on the write connection, which has no reply owed after `confirm`).
-            mget = command(len(b.keys) + 1, pack_args([b"MGET"]), b.packed_keys)
+            mget = command(len(b.keys) + 1, _MGET, b.packed_keys)
             self._redis(lambda: self._pipe.send_packed(mget))
-            self._packed = (tx, bytearray(self._packer.transactions(tx, b)))
+            write = bytearray(self._packer.transactions(tx, b))
+            self._packed = (tx, write)
             values = self._redis(self._pipe.replies)[0]
         cards, terminals = parse(values[: b.n_cards], CARD_ENTRY), parse(values[b.n_cards :], TERMINAL_ENTRY)
         card_state, card_group, _ = cards
         term_state, term_group, _ = terminals
         time = tx.event_time.astype(np.int64)
         if on_fetched is not None:
-            if self._packed is not None and self._packed[0] is tx:
-                set_last_argument(self._packed[1], b.refreshes(time, cards, terminals))
+            set_last_argument(write, b.refreshes(time, cards, terminals))
             on_fetched()
 
         # The batch's own events join the state; one the state holds already (a retried batch) has
