@@ -18,8 +18,9 @@ from tqdm import tqdm
 from bench.exceptions import BenchError
 from consumer.config import ScorerConfig
 from consumer.decode import decode_batch
+from consumer.kafka_config import consumer_config, producer_config
 from consumer.outputs import alert_records, prediction_records
-from consumer.scorer import Scorer, consumer_config, producer_config
+from consumer.scorer import Scorer
 from consumer.scoring import score_batch
 from features.online import OnlineFeatureStore
 from fraudscore.redis_client import connect_redis

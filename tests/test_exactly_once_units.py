@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from consumer.commit import ExactlyOnce
+from consumer.exactly_once import ExactlyOnce
 from consumer.exceptions import FencedError, ScorerError
 
 TIMED_OUT = KafkaError(KafkaError._TIMED_OUT, "timed out", retriable=True)

@@ -15,7 +15,7 @@ from consumer.commit import AtLeastOnce
 from consumer.config import ScorerConfig, Topics
 from consumer.decode import decode_batch
 from consumer.feature_guard import MISSING_GROUPS, FeatureGuard
-from consumer.scorer import consumer_config
+from consumer.kafka_config import consumer_config
 from consumer.sink import OutputSink
 from features.definition import FEATURE_NAMES
 from features.exceptions import FeatureStoreError
