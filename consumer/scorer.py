@@ -261,4 +261,7 @@ class Scorer:
             self.features.close()
             self.commit.close()
         finally:
-            self.consumer.close()
+            try:
+                self.consumer.close()
+            finally:
+                self.sink.close()

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from consumer.exceptions import DeliveryError
 
@@ -77,6 +77,21 @@ class OutputSink:
             for (topic, key, value), _err in failed:
                 self.send(topic, key, value)
         raise DeliveryError(f"outputs not delivered after {self._attempts} attempts")
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Release the producer now, not when the garbage collector gets to it: until then its threads
+        keep reconnecting to a broker that may be gone. Outputs still unacknowledged are dropped (their
+        offsets never moved, so they are redone); `close` alone would wait for them without a bound."""
+        try:
+            if self.producer.flush(timeout_s):
+                self.producer.purge()
+        except KafkaException as exc:
+            # A producer in a fatal state (fenced) refuses even a flush; the error that stopped the
+            # scorer is already on its way, and this runs in a `finally` that must not replace it.
+            log.debug("flush on close: %s", exc)
+        close = getattr(self.producer, "close", None)  # confluent-kafka 2.6 has none: then the GC frees it
+        if close is not None:
+            close()
 
 
 def _failure_recorder(failed: list[tuple[Output, KafkaError]]) -> Callable[[KafkaError | None, Any], None]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, cast
 
 import numpy as np
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 from scorer_support import DAY_MS, START_MS, FakeMessage, make_events
 
 from consumer.collect import BatchCollector
@@ -411,3 +413,33 @@ def test_send_many_produces_every_output_once_in_order_through_a_full_queue() ->
     assert sink.sent == 8
     with pytest.raises(ValueError, match="2 keys for 1 values"):
         sink.send_many("out", keys[:2], values[:1])
+
+
+def test_close_releases_the_producer_without_waiting_for_an_unreachable_broker() -> None:
+    # Port 1 refuses connections: the output can never be acknowledged.
+    sink = OutputSink({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 600_000})
+    sink.send("out", b"k", b"v")
+    closing = threading.Thread(target=sink.close, kwargs={"timeout_s": 0.2}, daemon=True)
+    closing.start()
+    closing.join(30)  # a hang guard, not a speed check: an unbounded close never returns here
+    assert not closing.is_alive(), "an unacknowledged output held the close"
+    with pytest.raises(RuntimeError, match="closed"):
+        sink.send("out", b"k", b"v")
+
+
+class FatalProducer:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def flush(self, timeout: float) -> int:
+        raise KafkaException(KafkaError(KafkaError._FENCED, "fenced", fatal=True))
+
+    def close(self) -> bool:
+        self.closed = True
+        return True
+
+
+def test_close_of_a_fenced_producer_releases_it_without_raising() -> None:
+    producer = FatalProducer()
+    OutputSink({}, make_producer=lambda _conf: producer).close()
+    assert producer.closed
