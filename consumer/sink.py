@@ -89,7 +89,8 @@ class OutputSink:
             # A producer in a fatal state (fenced) refuses even a flush; the error that stopped the
             # scorer is already on its way, and this runs in a `finally` that must not replace it.
             log.debug("flush on close: %s", exc)
-        close = getattr(self.producer, "close", None)  # confluent-kafka 2.6 has none: then the GC frees it
+        # `Producer.close` came with confluent-kafka 2.13 (we accept 2.6): without it the GC frees it.
+        close = getattr(self.producer, "close", None)
         if close is not None:
             close()
 

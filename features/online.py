@@ -35,7 +35,7 @@ from features.definition import (
 )
 from features.exceptions import FeatureInputError, FeatureStoreError
 from features.redis_pipe import RedisPipe, command, pack_args, set_last_argument
-from features.store_layout import CARD_ENTRY, FRAUD_BIT, TERMINAL_ENTRY, parse, tags_of
+from features.store_layout import CARD_ENTRY, FRAUD_BIT, TERMINAL_ENTRY, parse
 from features.store_script import REFRESH_PERIOD_MS
 from features.store_write import BatchKeys, WritePacker
 from features.windows import Entries, card_block, terminal_block
@@ -125,7 +125,7 @@ class OnlineFeatureStore:
 
         # The batch's own events join the state; one the state holds already (a retried batch) has
         # the same entity, time and tag as its copy there, and counts once.
-        tags = tags_of(b.hashes)
+        tags = b.tags
         cards_seen = Entries(
             np.concatenate((card_group, card_of)),
             np.concatenate((card_state["time"], time)),

@@ -64,6 +64,11 @@ class BatchKeys:
         return cls(hash64(tx.event_id), card_of, terminal_of, len(cards), _keys(prefix, cards, terminals))
 
     @cached_property
+    def tags(self) -> npt.NDArray[np.uint32]:
+        """Each row's entry tag (`store_layout.tags_of`), for the read's merge and the write alike."""
+        return tags_of(self.hashes)
+
+    @cached_property
     def packed_keys(self) -> bytes:
         """The keys in the wire format, for both the read and the write (~0.4 ms for 1,800 keys)."""
         return pack_args(self.keys)
@@ -90,11 +95,10 @@ class WritePacker:
     def transactions(self, tx: TransactionColumns, b: BatchKeys) -> bytes:
         """The call that appends the batch's transactions to its cards and terminals (every key's TTL
         refreshed; the last argument holds the refresh flags, see `redis_pipe.set_last_argument`)."""
-        tags = tags_of(b.hashes)
         card_entries = np.empty(len(tx), dtype=CARD_ENTRY)
-        card_entries["time"], card_entries["amount"], card_entries["tag"] = tx.event_time, tx.amount, tags
+        card_entries["time"], card_entries["amount"], card_entries["tag"] = tx.event_time, tx.amount, b.tags
         term_entries = np.empty(len(tx), dtype=TERMINAL_ENTRY)
-        term_entries["time"], term_entries["tag"] = tx.event_time, tags & ~FRAUD_BIT
+        term_entries["time"], term_entries["tag"] = tx.event_time, b.tags & ~FRAUD_BIT
         card_data, card_ends = pack_groups(card_entries, b.card_of, b.n_cards)
         term_data, term_ends = pack_groups(term_entries, b.terminal_of, len(b.keys) - b.n_cards)
         ends = np.concatenate((card_ends, term_ends + len(card_data)))
