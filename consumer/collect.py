@@ -7,7 +7,8 @@ queued up while the previous batch was scored have waited already, and waiting a
 for company only adds latency (p50 at 5,000 events/s: see docs/bench.md). The age counts no more than
 `max_wait` and never below zero, so a producer's clock ahead or behind ours only changes batch sizes.
 The messages gathered so far stay visible in `pending`, so a partition revocation in the middle of a
-top-up can finish them before the partitions move (see `scorer.py`).
+top-up can finish them before the partitions move (see `scorer.py`). `gather_ready` takes only what is
+fetched already, for the scorer's read-ahead; a batch it starts is closed by `collect` as any other.
 """
 
 from __future__ import annotations
@@ -50,10 +51,11 @@ class BatchCollector:
         # Never `self.pending.extend(self._consumer.consume(...))`: the list is looked up before the
         # call, and a revoke callback run inside `consume` hands that list over and starts a new one,
         # so the messages the same call returns would land in a list nobody reads (lost events).
-        first = self._consumer.consume(1, self._idle_wait)
-        self.pending.extend(first)
-        if not self.pending:
-            return []
+        if not self.pending:  # else a read-ahead (`gather_ready`) started the batch
+            first = self._consumer.consume(1, self._idle_wait)
+            self.pending.extend(first)
+            if not self.pending:
+                return []
         deadline = self._clock() + self._max_wait - self._waited(self.pending[0])
         while 0 < len(self.pending) < size:
             # Past the deadline, still take what is already fetched: it costs no wait.
@@ -63,6 +65,14 @@ class BatchCollector:
                 break
             self.pending.extend(more)
         return self.take()
+
+    def gather_ready(self, size: int) -> bool:
+        """Add what the consumer has fetched already, without waiting, up to `size` in all; True when
+        that fills the batch. A partial batch stays gathered: `collect` tops it up."""
+        if len(self.pending) < size:
+            more = self._consumer.consume(size - len(self.pending), 0)
+            self.pending.extend(more)
+        return len(self.pending) >= size
 
     def _waited(self, msg: Any) -> float:
         kind, stamp_ms = msg.timestamp()

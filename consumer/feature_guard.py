@@ -33,6 +33,8 @@ Matrix = npt.NDArray[np.float32]
 
 
 class FeatureStore(Protocol):
+    def start_read(self, tx: TransactionColumns) -> None: ...
+
     def read(self, tx: TransactionColumns, on_fetched: Callable[[], None] | None = None) -> Matrix: ...
 
     def send_transactions(self, tx: TransactionColumns) -> None: ...
@@ -81,6 +83,18 @@ class FeatureGuard:
                     return False, None
             self._sleep(delay)
             delay = min(delay * 2, 1.0)
+
+    def start_read(self, tx: TransactionColumns) -> None:
+        """Send the batch's read now, so that Redis answers while the caller does other work;
+        `read_then_record` takes the answer. A failure here only costs the head start: the read is
+        retried there, as any other."""
+        self.wait()
+        if self._pending or not len(tx):
+            return  # queued updates go first (`_replay_then_read`)
+        try:
+            self._store.start_read(tx)
+        except FeatureStoreError:
+            self._on_error()
 
     def read_then_record(
         self, tx: TransactionColumns, labels: TransactionColumns | None

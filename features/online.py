@@ -7,6 +7,7 @@ own events: a card's second event in a batch sees its first, as offline. `record
 idempotent (`features.store_script`).
 `send_transactions` and `send_labels` only send that call; `confirm` reads Redis's answer later, so
 that Redis runs the script while the caller gets on with its next batch (`features.redis_pipe`).
+Likewise `start_read` sends a batch's MGET, and `read` takes the answer: the caller works meanwhile.
 A write sent from `read`'s `on_fetched` (the scorer's way) refreshes the TTL of only the keys that
 need it, which the read has just seen; any other write refreshes every key it touches.
 
@@ -76,6 +77,7 @@ class OnlineFeatureStore:
         # A batch's write, packed while its read is answered; until the answer says which keys need a
         # TTL refresh, it refreshes them all.
         self._packed: tuple[TransactionColumns, bytearray] | None = None
+        self._reading: tuple[TransactionColumns, bytearray] | None = None  # MGET sent, not yet answered
 
     def _redis(self, call: Callable[[], T]) -> T:
         try:
@@ -92,6 +94,22 @@ class OnlineFeatureStore:
         self._last = (tx, batch)
         return batch
 
+    def start_read(self, tx: TransactionColumns) -> None:
+        """Send the batch's MGET now (after every write sent before) and pack its write while Redis
+        answers; `read(tx, on_fetched)` takes the answer. The caller may do other work in between, but
+        send nothing else through this store."""
+        if len(tx):
+            self._start_read(tx)
+
+    def _start_read(self, tx: TransactionColumns) -> bytearray:
+        self.confirm()  # the state read must include every write sent before
+        b = self._batch(tx)
+        mget = command(len(b.keys) + 1, _MGET, b.packed_keys)
+        self._redis(lambda: self._pipe.send_packed(mget))
+        write = bytearray(self._packer.transactions(tx, b))
+        self._packed = self._reading = (tx, write)
+        return write
+
     def read(
         self, tx: TransactionColumns, on_fetched: Callable[[], None] | None = None
     ) -> npt.NDArray[np.float32]:
@@ -102,18 +120,17 @@ class OnlineFeatureStore:
         depend on it: the batch's events are merged in, and counted once if the state has them)."""
         if len(tx) == 0:
             return np.empty((0, len(FEATURE_NAMES)), dtype=np.float32)
-        self.confirm()  # the state read must include every write sent before
         b = self._batch(tx)
         card_of, terminal_of = b.card_of, b.terminal_of
         if on_fetched is None:
+            self.confirm()
             values = self._redis(lambda: self._client.mget(b.keys))
         else:
             # The caller writes this batch next: its script call is packed while Redis answers the
             # MGET (sent on the write connection, which has no reply owed after `confirm`).
-            mget = command(len(b.keys) + 1, _MGET, b.packed_keys)
-            self._redis(lambda: self._pipe.send_packed(mget))
-            write = bytearray(self._packer.transactions(tx, b))
-            self._packed = (tx, write)
+            reading = self._reading
+            write = reading[1] if reading is not None and reading[0] is tx else self._start_read(tx)
+            self._reading = None  # a failure below leaves nothing owed: a retry starts afresh
             values = self._redis(self._pipe.replies)[0]
         cards, terminals = parse(values[: b.n_cards], CARD_ENTRY), parse(values[b.n_cards :], TERMINAL_ENTRY)
         card_state, card_group, _ = cards
@@ -157,6 +174,7 @@ class OnlineFeatureStore:
 
     def confirm(self) -> None:
         """Wait for the writes sent so far; FeatureStoreError when any may not have been applied."""
+        self._reading = None  # a read started is answered here too: `read` sends it again
         self._redis(self._pipe.replies)
 
     def send_transactions(self, tx: TransactionColumns) -> None:

@@ -99,6 +99,20 @@ def test_a_message_that_queued_while_the_last_batch_was_scored_does_not_wait_max
     assert [timeout for _, timeout in late.calls[1:]] == pytest.approx([0.0, 0.0], abs=1e-9)
 
 
+def test_a_read_ahead_takes_only_what_is_fetched_and_collect_tops_it_up_without_a_first_wait() -> None:
+    clock = FakeClock()
+    consumer = ScriptedConsumer([[0, 1], [2, 3, 4], [5]], clock, 0.001)
+    collector = BatchCollector(
+        consumer, max_batch=4, max_wait_s=0.05, idle_wait_s=0.5, clock=clock, wall=FRESH
+    )
+    assert not collector.gather_ready(4)  # two of four: the batch is not full, and stays gathered
+    assert consumer.calls == [(4, 0)]  # never waits
+    assert [m.offset() for m in collector.collect()] == [0, 1, 2, 3, 4]
+    assert consumer.calls[1][0] == 2  # a top-up to the size; no wait for a first message (0.5 s)
+    assert collector.gather_ready(1)  # one fetched message fills a batch of one
+    assert [m.offset() for m in collector.take()] == [5]
+
+
 @pytest.mark.parametrize(("max_wait_ms", "held_ms"), [(5, 5), (0, 1), (20, 20), (60_000, 500)])
 def test_the_broker_holds_a_fetch_no_longer_than_a_batch_may_wait(max_wait_ms: int, held_ms: int) -> None:
     cfg = ScorerConfig(
@@ -182,11 +196,16 @@ class FlakyStore:
         self.recorded: list[str] = []
         self.sent: list[str] = []  # sent, Redis's answer not yet read
         self.fetched: list[list[str]] = []
+        self.started = 0
 
     def _maybe_fail(self) -> None:
         if self.failures > 0:
             self.failures -= 1
             raise FeatureStoreError("redis down")
+
+    def start_read(self, tx: TransactionColumns) -> None:
+        self._maybe_fail()
+        self.started += 1
 
     def read(self, tx: TransactionColumns, on_fetched: Callable[[], None] | None = None) -> np.ndarray:
         self._maybe_fail()
@@ -257,6 +276,25 @@ def test_a_batch_update_is_sent_once_its_state_is_fetched_and_also_when_it_canno
     _, missing = guard.read_then_record(second, None)
     assert missing == MISSING_GROUPS
     assert guard.pending_events == 2
+
+
+def test_a_read_started_early_that_fails_is_retried_and_none_starts_before_queued_updates() -> None:
+    errors: list[int] = []
+    clock = FakeClock()
+    store = FlakyStore(failures=1)
+    guard = FeatureGuard(store, 0.5, "score-missing", lambda: False, lambda: errors.append(1), clock=clock)
+    batch = _tx(3, 1)
+    guard.start_read(batch)  # Redis refuses the early send: only the head start is lost
+    assert (store.started, len(errors)) == (0, 1)
+    matrix, missing = guard.read_then_record(batch, None)
+    assert missing == ()
+    assert matrix.shape == (3, len(FEATURE_NAMES))
+    assert store.sent == batch.event_id.tolist()
+    store.failures = 2  # the answer to that write is lost, and Redis refuses its replay: queued
+    guard.wait()
+    assert guard.backlogged
+    guard.start_read(_tx(2, 2))
+    assert store.started == 0, "a read must not pass the queued updates"
 
 
 def test_a_short_outage_within_the_budget_is_invisible() -> None:
