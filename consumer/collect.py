@@ -13,9 +13,16 @@ fetched already, for the scorer's read-ahead; a batch it starts is closed by `co
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from confluent_kafka import KafkaError
+
+from consumer.exceptions import ScorerError
+
+log = logging.getLogger(__name__)
 
 
 class Consumes(Protocol):
@@ -80,3 +87,15 @@ class BatchCollector:
             return 0.0
         age = self._wall() - float(stamp_ms) / 1000
         return min(max(age, 0.0), self._max_wait)
+
+
+def usable(msg: Any) -> bool:
+    """False for a message that is an error report, not an event; raises on a fatal one."""
+    err = msg.error()
+    if err is None:
+        return True
+    if err.fatal():
+        raise ScorerError(f"Kafka consumer failed: {err.str()}")
+    if err.code() != KafkaError._PARTITION_EOF:
+        log.warning("consumer error: %s", err.str())
+    return False

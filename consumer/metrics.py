@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from consumer.config import Topics
+from consumer.decode import DecodedBatch
+
 STAGES = ("collect", "decode", "features", "predict", "produce", "feature_write", "commit")
+LATENCY_SAMPLES = 32  # event latencies observed per batch
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -55,6 +60,21 @@ class ScorerMetrics:
     def set_model(self, version: str) -> None:
         self.model_info.clear()
         self.model_info.labels(version=version).set(1)
+
+    def observe_batch(self, batch: DecodedBatch, predictions: int, alerts: int, topics: Topics) -> None:
+        """A batch made durable: its counts, and the event-time latency of a sample of its events."""
+        self.batch_size.observe(batch.size)
+        self.predictions.inc(predictions)
+        self.alerts.inc(alerts)
+        now_ms = time.time() * 1000
+        # A bounded sample per batch: observing every event would cost more than scoring it.
+        stamps = batch.arrived_ms
+        for stamp in stamps[:: max(1, len(stamps) // LATENCY_SAMPLES)].tolist():
+            self.event_latency.observe(max(0.0, now_ms - stamp) / 1000)
+        labels = len(batch.labels) if batch.labels is not None else 0
+        self.events_in.labels(topics.transactions).inc(batch.size - labels)
+        if labels:
+            self.events_in.labels(topics.labels).inc(labels)
 
 
 def serve(

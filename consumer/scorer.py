@@ -20,30 +20,28 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from consumer.collect import BatchCollector
+from consumer.collect import BatchCollector, usable
 from consumer.commit import AtLeastOnce, CommitStrategy
 from consumer.config import ScorerConfig
 from consumer.decode import DecodedBatch, decode_batch
 from consumer.exactly_once import ExactlyOnce
-from consumer.exceptions import ScorerError
 from consumer.feature_guard import FeatureGuard
 from consumer.kafka_config import consumer_config, producer_config
 from consumer.metrics import ScorerMetrics
 from consumer.model_holder import ModelHolder
-from consumer.outputs import ScoredBatch, alert_records, encode_predictions
+from consumer.outputs import ScoredBatch
+from consumer.publish import Publisher
 from consumer.scoring import score_batch
 from consumer.sink import OutputSink
 from consumer.status import RunSummary
 from features.online import OnlineFeatureStore
 from fraudscore.redis_client import connect_redis
 from schemas import Codec, open_schema_source
-from schemas.columnar import ColumnarEncoder
 from schemas.history import TransactionColumns
 
 log = logging.getLogger(__name__)
-LATENCY_SAMPLES = 32
 
 
 class Scorer:
@@ -54,7 +52,6 @@ class Scorer:
         self.codecs = {
             n: Codec(n, source) for n in ("transaction", "label", "prediction", "alert", "dead_letter")
         }
-        self._prediction_encoder = ColumnarEncoder(self.codecs["prediction"])
         self.models = ModelHolder(cfg.model_dir, cfg.model_version, cfg.reload_interval_s, clock)
         self.metrics = ScorerMetrics()
         self.metrics.set_model(self.models.version)
@@ -70,6 +67,9 @@ class Scorer:
         )
         self.consumer = Consumer(consumer_config(cfg))
         self.sink = OutputSink(producer_config(cfg))
+        self.publisher = Publisher(
+            self.sink, self.codecs, cfg.topics, lambda stage: self.metrics.dead_letters.labels(stage).inc()
+        )
 
         def writes_queued() -> bool:
             return self.features.backlogged
@@ -105,7 +105,7 @@ class Scorer:
         # the partitions that leave, so that the next owner starts exactly after our confirmed
         # outputs: never half-committed.
         self._finish_in_flight()
-        pending = [m for m in self.collector.take() if self._usable(m)]
+        pending = [m for m in self.collector.take() if usable(m)]
         if pending:
             self._process(self._decode(pending), read_ahead=False)
         self.features.wait()
@@ -144,7 +144,7 @@ class Scorer:
                 if ahead is None:
                     left = None if cfg.max_events is None else cfg.max_events - self.summary.events
                     started = self._clock()
-                    messages = [m for m in self.collector.collect(left) if self._usable(m)]
+                    messages = [m for m in self.collector.collect(left) if usable(m)]
                     self.metrics.stage_seconds.labels("collect").observe(self._clock() - started)
                     ahead = self._decode(messages) if messages else None
                 if ahead is not None:
@@ -162,16 +162,6 @@ class Scorer:
         finally:
             self._close()
         return self.summary
-
-    def _usable(self, msg: Any) -> bool:
-        err = msg.error()
-        if err is None:
-            return True
-        if err.fatal():
-            raise ScorerError(f"Kafka consumer failed: {err.str()}")
-        if err.code() != KafkaError._PARTITION_EOF:
-            log.warning("consumer error: %s", err.str())
-        return False
 
     def _decode(self, messages: list[Any]) -> DecodedBatch:
         started = self._clock()
@@ -195,11 +185,9 @@ class Scorer:
 
     def _read_ahead(self, in_flight: DecodedBatch) -> None:
         """While Redis answers the batch's read (~1.4 ms for 1,000 events), take and decode the next
-        batch if it is all fetched already: that wait is then hidden (+8-20 % throughput over a
-        backlog, alternated runs in docs/bench.md). Nothing is waited for: a partial batch stays with
-        the collector. A revocation during the consume finishes the batch in flight first
-        (`_on_revoke`). Exactly-once does not read ahead: a rolled-back batch rewinds its partitions,
-        and a batch read ahead would have to be rewound with it."""
+        batch if it is all fetched already, so that the wait is hidden (docs/bench.md). A partial
+        batch stays with the collector. Not with exactly-once: a rolled-back batch rewinds its
+        partitions, and a batch read ahead would have to be rewound with it."""
         if self._stopping or self.cfg.guarantee == "exactly-once":
             return
         size = self.cfg.max_batch
@@ -211,7 +199,7 @@ class Scorer:
         full = self.collector.gather_ready(size)
         self.metrics.stage_seconds.labels("collect").observe(self._clock() - started)
         if full:
-            messages = [m for m in self.collector.take() if self._usable(m)]
+            messages = [m for m in self.collector.take() if usable(m)]
             self._ahead = self._decode(messages) if messages else None
 
     def _finish_in_flight(self) -> None:
@@ -221,14 +209,11 @@ class Scorer:
         if batch is None:
             return
         try:
-            # The batch's feature write is sent as soon as its state is read, so that Redis applies it
-            # while the batch is scored and published. It is idempotent, so a batch redone after a
-            # crash reads the same features; a batch rolled back (exactly-once) is written all the
-            # same, and a redo that regroups its messages may see some of its own later events in the
-            # terminal windows.
+            # The feature write goes out once the state is read; it is idempotent, so a batch redone
+            # (after a crash, or rolled back) reads the same features, up to its own later events in
+            # the terminal windows when the redo regroups its messages.
             scored = self._score(batch.transactions, batch.labels)
-            predictions, alerts = self._publish(scored)
-            self._send_dead_letters(batch)
+            predictions, alerts = self.publisher.send(scored, batch)
         except KafkaException as exc:  # e.g. a transaction in error refuses outputs: roll back
             self.commit.fail(exc, batch.first_offsets)
             return
@@ -254,48 +239,10 @@ class Scorer:
             self.metrics.missing_feature_events.inc(len(tx))
         return scored
 
-    def _publish(self, scored: ScoredBatch | None) -> tuple[int, int]:
-        if scored is None:
-            return 0, 0
-        now_ms = int(time.time() * 1000)
-        keys = [c.encode() for c in scored.tx.card_id.tolist()]
-        topics = self.cfg.topics
-        self.sink.send_many(
-            topics.predictions,
-            keys,
-            encode_predictions(scored, now_ms, self._prediction_encoder),
-        )
-        alert_rows = scored.alert_rows
-        self.sink.send_many(
-            topics.alerts,
-            [keys[i] for i in alert_rows],
-            self.codecs["alert"].encode_many(alert_records(scored, now_ms)),
-        )
-        return len(scored.tx), len(alert_rows)
-
-    def _send_dead_letters(self, batch: DecodedBatch) -> None:
-        now_ms = int(time.time() * 1000)
-        for dead in batch.dead_letters:
-            self.sink.send(
-                self.cfg.topics.dlq, dead.key, self.codecs["dead_letter"].encode(dead.record(now_ms))
-            )
-            self.metrics.dead_letters.labels(dead.stage).inc()
-
     def _account(self, batch: DecodedBatch, predictions: int, alerts: int) -> None:
-        m, s = self.metrics, self.summary
-        m.batch_size.observe(batch.size)
-        m.predictions.inc(predictions)
-        m.alerts.inc(alerts)
-        now_ms = time.time() * 1000
-        # A bounded sample per batch: observing every event would cost more than scoring it.
-        stamps = batch.arrived_ms
-        for stamp in stamps[:: max(1, len(stamps) // LATENCY_SAMPLES)].tolist():
-            m.event_latency.observe(max(0.0, now_ms - stamp) / 1000)
+        self.metrics.observe_batch(batch, predictions, alerts, self.cfg.topics)
         labels = len(batch.labels) if batch.labels is not None else 0
-        m.events_in.labels(self.cfg.topics.transactions).inc(batch.size - labels)
-        if labels:
-            m.events_in.labels(self.cfg.topics.labels).inc(labels)
-        s.add_batch(
+        self.summary.add_batch(
             batch.size - labels, predictions, alerts, len(batch.dead_letters), labels, self.models.version
         )
 

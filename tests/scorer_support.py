@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,12 @@ def read_topic(
     finally:
         consumer.close()
     return out
+
+
+def prediction_counts(settings: Settings, expect: int) -> Counter[str]:
+    """How many predictions each event id has, read once `expect` of them arrived."""
+    predictions = read_topic(settings, settings.topic_predictions, "prediction", expect)
+    return Counter(p["event_id"] for p in predictions)
 
 
 def scorer_config(settings: Settings, **run: Any) -> ScorerConfig:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from scorer_support import (
     make_events,
     make_model,
     positions,
+    prediction_counts,
     read_topic,
     scorer_config,
     send_events,
@@ -57,8 +57,7 @@ def test_sigterm_mid_stream_finishes_the_batch_commits_and_a_restart_loses_nothi
 
     second = start_scorer_process(settings, "--until-idle", "3")
     assert second.wait(120) == 0
-    predictions = read_topic(settings, settings.topic_predictions, "prediction", len(events))
-    counts = Counter(p["event_id"] for p in predictions)
+    counts = prediction_counts(settings, len(events))
     assert set(counts) == {e["event_id"] for e in events}
     assert max(counts.values()) == 1, "a clean stop leaves nothing to score twice"
 
@@ -76,8 +75,7 @@ def test_a_rebalance_between_two_scorers_hands_partitions_over_without_loss(sett
         assert stop_scorer_process(a) == 0
     assert b is not None
     assert b.wait(120) == 0, b.stderr.read() if b.stderr else ""
-    predictions = read_topic(settings, settings.topic_predictions, "prediction", len(events))
-    counts = Counter(p["event_id"] for p in predictions)
+    counts = prediction_counts(settings, len(events))
     assert set(counts) == {e["event_id"] for e in events}, "no event lost across the handovers"
     duplicates = sum(c - 1 for c in counts.values())
     print(f"duplicates across two rebalances: {duplicates}")

@@ -4,7 +4,6 @@ its count with what it read ahead left for the next run."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from scorer_support import (
     committed_offsets,
     make_events,
     make_model,
+    prediction_counts,
     read_topic,
     scorer_config,
     send_events,
@@ -66,8 +66,7 @@ def test_a_revocation_during_the_read_ahead_finishes_the_batch_in_flight_first(s
     with runner:
         wait_for(lambda: not runner.thread.is_alive(), 120, "the bounded run to end")
     assert spy.seen == [{"finished": True, "committed": True}] * 3, "each revoke finished and committed"
-    predictions = read_topic(settings, settings.topic_predictions, "prediction", len(events))
-    counts = Counter(p["event_id"] for p in predictions)
+    counts = prediction_counts(settings, len(events))
     assert set(counts) == {e["event_id"] for e in events}
     assert max(counts.values()) == 1, "the loop did not score the batch the revoke had finished"
 
@@ -84,7 +83,6 @@ def test_a_bounded_run_stops_at_its_count_and_leaves_the_rest_uncommitted(settin
 
     with ScorerThread(scorer_config(settings, until_idle_s=2.0)) as second:
         wait_for(lambda: not second.thread.is_alive(), 120, "the rest to be scored")
-    predictions = read_topic(settings, settings.topic_predictions, "prediction", 3000)
-    counts = Counter(p["event_id"] for p in predictions)
+    counts = prediction_counts(settings, 3000)
     assert set(counts) == {e["event_id"] for e in events}
     assert max(counts.values()) == 1, "what the first run read ahead was redone, not scored twice"
