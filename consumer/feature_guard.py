@@ -93,8 +93,8 @@ class FeatureGuard:
             return  # queued updates go first (`_replay_then_read`)
         try:
             self._store.start_read(tx)
-        except FeatureStoreError:
-            self._on_error()
+        except FeatureStoreError as exc:  # counted when the read itself fails too
+            log.debug("early read not sent: %s", exc)
 
     def read_then_record(
         self, tx: TransactionColumns, labels: TransactionColumns | None

@@ -6,12 +6,14 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from consumer.config import Topics
-from consumer.decode import DecodedBatch
+if TYPE_CHECKING:  # annotations only: the metrics module stays light to import
+    from consumer.config import Topics
+    from consumer.decode import DecodedBatch
 
 STAGES = ("collect", "decode", "features", "predict", "produce", "feature_write", "commit")
 LATENCY_SAMPLES = 32  # event latencies observed per batch
@@ -27,6 +29,9 @@ class ScorerMetrics:
         self.alerts = Counter("fraudscore_alerts", "Alerts produced", registry=r)
         self.dead_letters = Counter("fraudscore_dead_letters", "DLQ records", ["stage"], registry=r)
         self.redis_errors = Counter("fraudscore_redis_errors", "Failed Redis calls", registry=r)
+        self.read_ahead = Counter(
+            "fraudscore_read_ahead_batches", "Batches taken while the one before waited for Redis", registry=r
+        )
         self.missing_feature_events = Counter(
             "fraudscore_missing_feature_events", "Events scored with features missing", registry=r
         )

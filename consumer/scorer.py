@@ -85,6 +85,7 @@ class Scorer:
         self.assigned: set[tuple[str, int]] = set()
         self._in_flight: DecodedBatch | None = None  # its read is sent; scored and published next
         self._ahead: DecodedBatch | None = None  # read ahead, decoded, not started
+        self._read_start_s = 0.0
 
     # -- control -------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -178,7 +179,9 @@ class Scorer:
         self.metrics.stage_seconds.labels("feature_write").observe(self._clock() - started)
         self.commit.begin()
         self._in_flight = batch
+        started = self._clock()
         self.features.start_read(batch.transactions)
+        self._read_start_s = self._clock() - started  # counted in the features stage
         if read_ahead:
             self._read_ahead(batch)
         self._finish_in_flight()
@@ -196,12 +199,10 @@ class Scorer:
             size = min(size, self.cfg.max_events - self.summary.events - in_flight.size)
         if size <= 0:
             return
-        started = self._clock()
-        full = self.collector.gather_ready(size)
-        self.metrics.stage_seconds.labels("collect").observe(self._clock() - started)
-        if full:
+        if self.collector.gather_ready(size):
             messages = [m for m in self.collector.take() if usable(m)]
             self._ahead = self._decode(messages) if messages else None
+            self.metrics.read_ahead.inc()
 
     def _finish_in_flight(self) -> None:
         """Score, publish and make durable the batch whose read was started; once only, whether the
@@ -234,7 +235,7 @@ class Scorer:
         matrix, missing = self.features.read_then_record(tx, labels)
         t1 = self._clock()
         scored = score_batch(self.models.core, tx, matrix, missing)
-        self.metrics.stage_seconds.labels("features").observe(t1 - t0)
+        self.metrics.stage_seconds.labels("features").observe(t1 - t0 + self._read_start_s)
         self.metrics.stage_seconds.labels("predict").observe(self._clock() - t1)
         if missing:
             self.metrics.missing_feature_events.inc(len(tx))

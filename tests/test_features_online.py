@@ -128,6 +128,36 @@ def test_state_is_trimmed_in_event_time_and_expires_in_wall_time(redis_client: r
 
 
 @pytest.mark.integration
+def test_a_read_started_early_is_answered_once_and_a_confirm_between_makes_it_start_again(
+    redis_client: redis.Redis[bytes],
+) -> None:
+    tx = generate(400, days=3, cards=5, terminals=4, seed=22)
+    store = OnlineFeatureStore(redis_client, prefix="early")
+    store.record_transactions(tx.take(slice(0, 300)))
+    later = tx.take(slice(300, 400))
+    want = compute_features(tx)[300:]
+
+    def mgets() -> int:
+        return int(redis_client.info("commandstats").get("cmdstat_mget", {}).get("calls", 0))
+
+    before = mgets()
+    store.start_read(later)
+    got = store.read(later, on_fetched=lambda: store.send_transactions(later))
+    store.confirm()
+    assert mgets() - before == 1, "the read took the answer of the MGET sent early"
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+    again = OnlineFeatureStore(redis_client, prefix="early")
+    before = mgets()
+    again.start_read(later)
+    again.confirm()  # reads every answer owed, the MGET's too: the read must ask again
+    got = again.read(later, on_fetched=lambda: again.send_transactions(later))
+    again.confirm()
+    assert mgets() - before == 2
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.integration
 def test_a_write_sent_and_not_yet_confirmed_is_seen_by_the_next_read(
     redis_client: redis.Redis[bytes],
 ) -> None:

@@ -4,6 +4,7 @@ its count with what it read ahead left for the next run."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from scorer_support import (
     wait_for,
 )
 
+from consumer.scorer import Scorer
 from fraudscore.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -66,6 +68,7 @@ def test_a_revocation_during_the_read_ahead_finishes_the_batch_in_flight_first(s
     with runner:
         wait_for(lambda: not runner.thread.is_alive(), 120, "the bounded run to end")
     assert spy.seen == [{"finished": True, "committed": True}] * 3, "each revoke finished and committed"
+    assert read_ahead(runner.scorer) > 0, "batches were read ahead, not only collected"
     counts = prediction_counts(settings, len(events))
     assert set(counts) == {e["event_id"] for e in events}
     assert max(counts.values()) == 1, "the loop did not score the batch the revoke had finished"
@@ -78,6 +81,7 @@ def test_a_bounded_run_stops_at_its_count_and_leaves_the_rest_uncommitted(settin
     with ScorerThread(scorer_config(settings, max_batch=150, max_events=1000)) as first:
         wait_for(lambda: not first.thread.is_alive(), 120, "the bounded run to end")
     assert first.scorer.summary.events == 1000
+    assert read_ahead(first.scorer) > 0
     assert sum(max(o, 0) for o in committed_offsets(settings, settings.topic_transactions).values()) == 1000
     assert len(read_topic(settings, settings.topic_predictions, "prediction", 1000)) == 1000
 
@@ -85,4 +89,41 @@ def test_a_bounded_run_stops_at_its_count_and_leaves_the_rest_uncommitted(settin
         wait_for(lambda: not second.thread.is_alive(), 120, "the rest to be scored")
     counts = prediction_counts(settings, 3000)
     assert set(counts) == {e["event_id"] for e in events}
-    assert max(counts.values()) == 1, "what the first run read ahead was redone, not scored twice"
+    assert max(counts.values()) == 1, "the second run scored the rest, nothing twice"
+
+
+def test_a_batch_read_ahead_when_the_scorer_stops_is_left_for_the_next_run(settings: Settings) -> None:
+    events = make_events(3000, seed=23, cards=300)
+    send_events(settings, events)
+    runner = ScorerThread(scorer_config(settings, max_batch=100))
+    scorer = runner.scorer
+    dropped: list[int] = []
+
+    def stop_with_a_batch_ahead(s: Scorer) -> None:
+        if s._ahead is not None and not dropped:
+            dropped.append(s._ahead.size)
+            s.stop()
+
+    def run() -> None:
+        try:
+            scorer.run(on_batch=stop_with_a_batch_ahead)
+        except BaseException as exc:  # raised again when the runner exits
+            runner.error = exc
+
+    runner.thread = threading.Thread(target=run, daemon=True)
+    with runner:
+        wait_for(lambda: not runner.thread.is_alive(), 120, "the scorer to stop")
+    assert dropped == [100]
+    scored = scorer.summary.events
+    assert sum(max(o, 0) for o in committed_offsets(settings, settings.topic_transactions).values()) == scored
+    assert sum(prediction_counts(settings, scored).values()) == scored, "the batch ahead was not scored"
+
+    with ScorerThread(scorer_config(settings, until_idle_s=2.0)) as second:
+        wait_for(lambda: not second.thread.is_alive(), 120, "the rest to be scored")
+    counts = prediction_counts(settings, len(events))
+    assert set(counts) == {e["event_id"] for e in events}, "the next run scored the batch left ahead"
+    assert max(counts.values()) == 1
+
+
+def read_ahead(scorer: Scorer) -> float:
+    return scorer.metrics.registry.get_sample_value("fraudscore_read_ahead_batches_total") or 0.0
