@@ -56,8 +56,9 @@ class CommitStrategy(Protocol):
 
 class AtLeastOnce:
     """Confirmation is pipelined: a batch's outputs are confirmed when the next batch begins, after its
-    feature writes, collection and decoding, by which time the broker has acknowledged them (the wait
-    is then near zero instead of a round trip per batch); only then are its offsets stored."""
+    feature writes, collection or read-ahead and decoding, by which time the broker has acknowledged
+    them (the wait is then near zero instead of a round trip per batch); only then are its offsets
+    stored."""
 
     def __init__(
         self, consumer: Consumer, sink: OutputSink, writes_queued: Callable[[], bool] = lambda: False

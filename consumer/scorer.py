@@ -1,9 +1,9 @@
 """The real-time scorer: consume a micro-batch, score it, publish, then move the offsets.
 
 Per batch, in this order (at-least-once):
-  decode -> Redis's answer to the previous batch's feature write -> the previous batch's outputs
-  confirmed and its offsets stored -> the batch's Redis read sent -> the next batch read ahead (taken
-  and decoded while Redis answers, when it is all fetched already) -> the read's answer -> feature
+  decode -> Redis's answer to the previous batch's feature write -> the batch's Redis read sent ->
+  the next batch read ahead (taken and decoded while Redis answers, when it is all fetched already)
+  -> the previous batch's outputs confirmed and its offsets stored -> the read's answer -> feature
   write sent (idempotent, so Redis applies it while the rest goes on) -> features computed -> one
   predict -> predictions, alerts, dead letters produced.
 Offsets are committed by the auto-commit timer, synchronously on revoke and on close. An offset never
@@ -177,7 +177,6 @@ class Scorer:
         started = self._clock()
         self.features.wait()
         self.metrics.stage_seconds.labels("feature_write").observe(self._clock() - started)
-        self.commit.begin()
         self._in_flight = batch
         started = self._clock()
         self.features.start_read(batch.transactions)
@@ -210,6 +209,9 @@ class Scorer:
         batch, self._in_flight = self._in_flight, None
         if batch is None:
             return
+        # The batches before are confirmed (and their offsets stored) only now, a read-ahead after
+        # their outputs were sent: by then the broker has acknowledged them, and the wait is gone.
+        self.commit.begin()
         try:
             # The feature write goes out once the state is read; it is idempotent, so a batch redone
             # (after a crash, or rolled back) reads the same features, up to its own later events in
