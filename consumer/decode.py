@@ -58,6 +58,10 @@ class DecodedBatch:
     def empty(self) -> bool:
         return self.size == 0
 
+    @property
+    def label_count(self) -> int:
+        return len(self.labels) if self.labels is not None else 0
+
 
 def _dead(msg: Any, stage: str, reason: str) -> DeadLetter:
     return DeadLetter(msg.value(), msg.key(), msg.topic(), msg.partition(), msg.offset(), stage, reason)

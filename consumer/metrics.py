@@ -76,7 +76,7 @@ class ScorerMetrics:
         stamps = batch.arrived_ms
         for stamp in stamps[:: max(1, len(stamps) // LATENCY_SAMPLES)].tolist():
             self.event_latency.observe(max(0.0, now_ms - stamp) / 1000)
-        labels = len(batch.labels) if batch.labels is not None else 0
+        labels = batch.label_count
         self.events_in.labels(topics.transactions).inc(batch.size - labels)
         if labels:
             self.events_in.labels(topics.labels).inc(labels)

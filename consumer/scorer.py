@@ -186,7 +186,7 @@ class Scorer:
         self._finish_in_flight()
 
     def _read_ahead(self, in_flight: DecodedBatch) -> None:
-        """While Redis answers the batch's read (~1.4 ms for 1,000 events), take and decode the next
+        """While Redis answers the batch's read (~2 ms for 1,000 events), take and decode the next
         batch if it is all fetched already, so that the wait is hidden (docs/bench.md). Only behind a
         full batch (a backlog): at live rates it raised the median latency (p50 +1.5-2 ms at
         5,000/s). A partial batch stays with the collector. Not with exactly-once: a rolled-back
@@ -245,7 +245,7 @@ class Scorer:
 
     def _account(self, batch: DecodedBatch, predictions: int, alerts: int) -> None:
         self.metrics.observe_batch(batch, predictions, alerts, self.cfg.topics)
-        labels = len(batch.labels) if batch.labels is not None else 0
+        labels = batch.label_count
         self.summary.add_batch(
             batch.size - labels, predictions, alerts, len(batch.dead_letters), labels, self.models.version
         )
