@@ -129,6 +129,13 @@ def prediction_counts(settings: Settings, expect: int) -> Counter[str]:
     return Counter(p["event_id"] for p in predictions)
 
 
+def assert_each_scored_once(settings: Settings, events: list[dict[str, Any]], why: str) -> None:
+    """Every event has a prediction, and none has two (`why` says what a second one would mean)."""
+    counts = prediction_counts(settings, len(events))
+    assert set(counts) == {e["event_id"] for e in events}, "every event has its prediction"
+    assert max(counts.values()) == 1, why
+
+
 def scorer_config(settings: Settings, **run: Any) -> ScorerConfig:
     run.setdefault("until_idle_s", None)
     run.setdefault("metrics_port", None)

@@ -9,6 +9,7 @@ import redis
 from pydantic import SecretStr
 from scorer_support import (
     ScorerThread,
+    assert_each_scored_once,
     committed_offsets,
     make_events,
     make_model,
@@ -57,9 +58,7 @@ def test_sigterm_mid_stream_finishes_the_batch_commits_and_a_restart_loses_nothi
 
     second = start_scorer_process(settings, "--until-idle", "3")
     assert second.wait(120) == 0
-    counts = prediction_counts(settings, len(events))
-    assert set(counts) == {e["event_id"] for e in events}
-    assert max(counts.values()) == 1, "a clean stop leaves nothing to score twice"
+    assert_each_scored_once(settings, events, "a clean stop leaves nothing to score twice")
 
 
 def test_a_rebalance_between_two_scorers_hands_partitions_over_without_loss(settings: Settings) -> None:

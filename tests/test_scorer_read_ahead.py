@@ -12,6 +12,7 @@ import pytest
 from confluent_kafka import TopicPartition
 from scorer_support import (
     ScorerThread,
+    assert_each_scored_once,
     committed_offsets,
     make_events,
     make_model,
@@ -69,9 +70,7 @@ def test_a_revocation_during_the_read_ahead_finishes_the_batch_in_flight_first(s
         wait_for(lambda: not runner.thread.is_alive(), 120, "the bounded run to end")
     assert spy.seen == [{"finished": True, "committed": True}] * 3, "each revoke finished and committed"
     assert read_ahead(runner.scorer) > 0, "batches were read ahead, not only collected"
-    counts = prediction_counts(settings, len(events))
-    assert set(counts) == {e["event_id"] for e in events}
-    assert max(counts.values()) == 1, "the loop did not score the batch the revoke had finished"
+    assert_each_scored_once(settings, events, "the loop did not score the batch the revoke had finished")
 
 
 def test_a_bounded_run_stops_at_its_count_and_leaves_the_rest_uncommitted(settings: Settings) -> None:
@@ -87,9 +86,7 @@ def test_a_bounded_run_stops_at_its_count_and_leaves_the_rest_uncommitted(settin
 
     with ScorerThread(scorer_config(settings, until_idle_s=2.0)) as second:
         wait_for(lambda: not second.thread.is_alive(), 120, "the rest to be scored")
-    counts = prediction_counts(settings, 3000)
-    assert set(counts) == {e["event_id"] for e in events}
-    assert max(counts.values()) == 1, "the second run scored the rest, nothing twice"
+    assert_each_scored_once(settings, events, "the second run scored the rest, nothing twice")
 
 
 def test_a_batch_read_ahead_when_the_scorer_stops_is_left_for_the_next_run(settings: Settings) -> None:
@@ -120,9 +117,7 @@ def test_a_batch_read_ahead_when_the_scorer_stops_is_left_for_the_next_run(setti
 
     with ScorerThread(scorer_config(settings, until_idle_s=2.0)) as second:
         wait_for(lambda: not second.thread.is_alive(), 120, "the rest to be scored")
-    counts = prediction_counts(settings, len(events))
-    assert set(counts) == {e["event_id"] for e in events}, "the next run scored the batch left ahead"
-    assert max(counts.values()) == 1
+    assert_each_scored_once(settings, events, "the next run scored the batch left ahead, once")
 
 
 def read_ahead(scorer: Scorer) -> float:
