@@ -50,15 +50,22 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def is_ours(pid: int, cwd: Path) -> bool:
-    """True when `pid` is alive (not a zombie) and runs in `cwd`: the process we started there."""
+def _alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie (a process being torn down still counts)."""
     _reap(pid)
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        where = os.readlink(f"/proc/{pid}/cwd")
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
-    return state != "Z" and where.removesuffix(" (deleted)") == str(cwd.resolve())
+
+
+def is_ours(pid: int, cwd: Path) -> bool:
+    """True when `pid` is alive (not a zombie) and runs in `cwd`: the process we started there."""
+    try:
+        where = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+    return _alive(pid) and where.removesuffix(" (deleted)") == str(cwd.resolve())
 
 
 def stop(pid: int, cwd: Path, grace_s: float = 20.0) -> bool:
@@ -76,7 +83,8 @@ def stop_all(targets: Sequence[tuple[int, Path]], grace_s: float = 20.0) -> list
         for pid, _ in running:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, sig)
-        if wait_until(lambda: not any(is_ours(pid, cwd) for pid, cwd in running), wait_s):
+        # Gone, not merely "no longer ours": a dying process loses its cwd before it exits.
+        if wait_until(lambda: not any(_alive(pid) for pid, _ in running), wait_s):
             break
     return [pid for pid, _ in running]
 
