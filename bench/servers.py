@@ -31,7 +31,7 @@ TOPIC_FIELDS = ("topic_transactions", "topic_predictions", "topic_alerts", "topi
 def _kafka_answers(settings: Settings) -> bool:
     from confluent_kafka.admin import AdminClient
 
-    from fraudscore.stack.readiness import quiet
+    from fraudscore.kafka_client import quiet
 
     try:
         AdminClient(quiet(settings.kafka_common())).list_topics(timeout=3)

@@ -9,6 +9,7 @@ import time
 from types import FrameType
 from typing import Any
 
+from fraudscore.kafka_client import add_connect_timeout
 from fraudscore.settings import Settings
 
 
@@ -73,6 +74,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "aborts the dead run's transaction at once and fences a paused old run (default: a fresh "
         "id per run, group id + random)",
     )
+    add_connect_timeout(p)
     p.set_defaults(handler=run_score)
 
     t = sub.add_parser(
@@ -83,6 +85,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     t.add_argument("--max", type=int, metavar="N", help="stop after N records")
     t.add_argument("--until-idle", type=float, metavar="S", help="stop after S seconds with nothing new")
     t.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_connect_timeout(t)
     t.set_defaults(handler=run_tail)
 
 
@@ -96,6 +99,7 @@ def run_score(args: argparse.Namespace, settings: Settings) -> int:
         "max_events": args.max_events,
         "model_version": args.model_version,
         "transactional_id": args.transactional_id,
+        "connect_timeout_s": args.connect_timeout,
     }
     cfg = ScorerConfig.from_settings(
         settings, status_line=sys.stderr.isatty(), **{k: v for k, v in run.items() if v is not None}
@@ -122,4 +126,5 @@ def run_tail(args: argparse.Namespace, settings: Settings) -> int:
         max_records=args.max,
         until_idle_s=args.until_idle,
         as_json=args.json,
+        connect_timeout_s=args.connect_timeout,
     )

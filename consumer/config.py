@@ -17,6 +17,13 @@ class Topics:
     labels: str
     dlq: str
 
+    def inputs(self, labels: bool) -> list[str]:
+        return [self.transactions] + ([self.labels] if labels else [])
+
+    def needed(self, labels: bool) -> list[str]:
+        """Every topic the scorer reads or writes."""
+        return [*self.inputs(labels), self.predictions, self.alerts, self.dlq]
+
 
 @dataclass(frozen=True)
 class ScorerConfig:
@@ -42,6 +49,7 @@ class ScorerConfig:
     transaction_timeout_ms: int = 10_000
     status_line: bool = False
     consume_labels: bool = True
+    connect_timeout_s: float = 10.0  # how long the start waits for Kafka before failing in one line
 
     @property
     def redis_down_mode(self) -> Literal["score-missing", "pause"]:

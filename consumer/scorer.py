@@ -37,6 +37,7 @@ from consumer.scoring import score_batch
 from consumer.sink import OutputSink
 from consumer.status import RunSummary
 from features.online import OnlineFeatureStore
+from fraudscore.kafka_client import OutageReport, check_kafka, reporting
 from fraudscore.redis_client import connect_redis
 from schemas import Codec, open_schema_source
 from schemas.history import TransactionColumns
@@ -65,8 +66,13 @@ class Scorer:
             should_stop=lambda: self._stopping,
             on_error=self.metrics.redis_errors.inc,
         )
-        self.consumer = Consumer(consumer_config(cfg))
-        self.sink = OutputSink(producer_config(cfg))
+        servers = str(cfg.kafka.get("bootstrap.servers", ""))
+        kafka_report = OutageReport(f"scorer, Kafka at {servers}")  # one warning per outage, not two
+        self.consumer = Consumer(reporting(consumer_config(cfg), kafka_report))
+        self.sink = OutputSink(reporting(producer_config(cfg), kafka_report))
+        check_kafka(
+            self.consumer, servers, cfg.topics.needed(cfg.consume_labels), cfg.connect_timeout_s, kafka_report
+        )
         self.publisher = Publisher(
             self.sink, self.codecs, cfg.topics, lambda stage: self.metrics.dead_letters.labels(stage).inc()
         )
@@ -123,9 +129,11 @@ class Scorer:
     # -- the loop ------------------------------------------------------------------------------
     def run(self, on_batch: Callable[[Scorer], None] | None = None) -> RunSummary:
         cfg = self.cfg
-        topics = [cfg.topics.transactions] + ([cfg.topics.labels] if cfg.consume_labels else [])
         self.consumer.subscribe(
-            topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+            cfg.topics.inputs(cfg.consume_labels),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
         )
         # Everything loaded so far (xgboost, numpy, the model, ...) lives as long as the process: out of
         # the collector's sight, a full collection no longer walks ~70,000 objects (a ~30-80 ms stall

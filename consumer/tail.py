@@ -1,7 +1,8 @@
 """A downstream subscriber: read predictions, alerts or dead letters and print them.
 
 This is the example a downstream team copies: a plain consumer with `read_committed` (so that with the
-exactly-once scorer it sees committed outputs only), the schema files, and nothing else of fraudscore's.
+exactly-once scorer it sees committed outputs only) and the schema files. The rest of fraudscore's it
+uses is the settings and `fraudscore.kafka_client` (one line for a down broker, not librdkafka's own).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError
 
+from fraudscore.kafka_client import OutageReport, check_kafka, reporting
 from fraudscore.settings import Settings
 from schemas import Codec, DecodeError, open_schema_source
 
@@ -50,19 +52,23 @@ def tail(
     max_records: int | None = None,
     until_idle_s: float | None = None,
     as_json: bool = False,
+    connect_timeout_s: float = 10.0,
 ) -> int:
     topic_field, stem = WHAT[what]
     codec = Codec(stem, open_schema_source(settings.schema_registry_url))
-    consumer = Consumer(
-        {
-            **settings.kafka_common(),
-            "group.id": f"fraudscore-tail-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest" if from_beginning else "latest",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
-    )
-    consumer.subscribe([getattr(settings, topic_field)])
+    topic = getattr(settings, topic_field)
+    conf = {
+        **settings.kafka_common(),
+        "group.id": f"fraudscore-tail-{uuid.uuid4().hex[:8]}",
+        "auto.offset.reset": "earliest" if from_beginning else "latest",
+        "enable.auto.commit": False,
+        "isolation.level": "read_committed",
+    }
+    # A down broker is one line at the start, then one warning per outage, not librdkafka's stream.
+    report = OutageReport(f"tail, Kafka at {settings.kafka_bootstrap_servers}")
+    consumer = Consumer(reporting(conf, report))
+    check_kafka(consumer, settings.kafka_bootstrap_servers, [topic], connect_timeout_s, report)
+    consumer.subscribe([topic])
     seen, last = 0, time.monotonic()
     try:
         while max_records is None or seen < max_records:

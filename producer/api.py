@@ -20,6 +20,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from fraudscore.kafka_client import CONNECT_TIMEOUT_S
 from producer.encoding import encode
 from producer.exceptions import InvalidTransactionError
 from producer.publisher import DeliveryStats, Publisher
@@ -44,7 +45,7 @@ class TransactionProducer:
         self._topics = (transactions_topic, labels_topic)
         self._publisher = Publisher({"bootstrap.servers": bootstrap_servers, **(kafka_config or {})})
 
-    def check(self, timeout_s: float = 10.0) -> None:
+    def check(self, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         """Raise `BrokerUnavailableError` unless the broker answers and both topics exist."""
         self._publisher.check(list(self._topics), timeout_s)
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from fraudscore.kafka_client import add_connect_timeout
 from fraudscore.settings import Settings
 
 
@@ -72,9 +73,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="replace this fraction of events by malformed messages of every kind [0]",
     )
     prod.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    prod.add_argument(
-        "--connect-timeout", type=float, default=10.0, metavar="S", help="wait this long for Kafka [10]"
-    )
+    add_connect_timeout(prod)
     prod.add_argument(
         "--flush-timeout",
         type=float,

@@ -14,6 +14,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from fraudscore.kafka_client import CONNECT_TIMEOUT_S, OutageReport, check_kafka, reporting
 from producer.exceptions import BrokerUnavailableError
 
 log = logging.getLogger(__name__)
@@ -46,26 +47,13 @@ class DeliveryStats:
         return sum(self.failed.values())
 
 
-class _QuietLog:
-    """librdkafka's own log lines go to debug logging: a down broker is reported once, by us."""
-
-    def log(self, level: int, fmt: str, *args: Any) -> None:
-        log.debug(fmt, *args)
-
-
 class Publisher:
     def __init__(self, kafka_conf: dict[str, Any], overrides: dict[str, Any] | None = None) -> None:
         self.stats = DeliveryStats()
-        self._last_error: str | None = None
         conf = {**PRODUCER_DEFAULTS, **kafka_conf, **(overrides or {})}
         self._bootstrap = str(conf.get("bootstrap.servers", ""))
-        conf["error_cb"] = self._on_error
-        conf["logger"] = _QuietLog()
-        self._producer = Producer(conf)
-
-    def _on_error(self, err: KafkaError) -> None:
-        self._last_error = err.str()
-        log.debug("kafka client error: %s", err.str())
+        self._report = OutageReport(f"producer, Kafka at {self._bootstrap}")
+        self._producer = Producer(reporting(conf, self._report))
 
     def _on_delivery(self, err: KafkaError | None, msg: Any) -> None:
         topic = msg.topic()
@@ -76,20 +64,9 @@ class Publisher:
         if self.stats.first_error is None:
             self.stats.first_error = f"{topic}: {err.str()}"
 
-    def check(self, topics: list[str], timeout_s: float = 10.0) -> None:
+    def check(self, topics: list[str], timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         """Fail fast, in one line, when the broker is unreachable or a topic is missing."""
-        try:
-            meta = self._producer.list_topics(timeout=timeout_s)
-        except KafkaException:
-            why = f" ({self._last_error})" if self._last_error else ""
-            raise BrokerUnavailableError(
-                f"Kafka at {self._bootstrap} did not answer within {timeout_s:g} s{why}"
-            ) from None
-        missing = [t for t in topics if t not in meta.topics or meta.topics[t].error is not None]
-        if missing:
-            raise BrokerUnavailableError(
-                f"topic(s) {', '.join(missing)} do not exist on {self._bootstrap} (create them first)"
-            )
+        check_kafka(self._producer, self._bootstrap, topics, timeout_s, self._report, BrokerUnavailableError)
 
     def send(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         while True:

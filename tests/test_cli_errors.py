@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from scorer_support import make_events, make_model
 
 from fraudscore.settings import redact_url
@@ -69,3 +70,51 @@ def test_no_model_is_one_line(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "fraudscore train" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _sasl_env(servers: str, redis_url: str) -> dict[str, str]:
+    """The environment of a client whose broker is `servers`, with a SASL password to keep out of sight."""
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": servers,
+        "REDIS_URL": redis_url,
+        "FRAUDSCORE_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "FRAUDSCORE_KAFKA_SASL_MECHANISM": "PLAIN",
+        "FRAUDSCORE_KAFKA_SASL_USERNAME": "scorer",
+        "FRAUDSCORE_KAFKA_SASL_PASSWORD": SECRET,
+    }
+
+
+@pytest.mark.parametrize("command", [["score", "--metrics-port", "0"], ["tail", "alerts"]])
+def test_a_missing_broker_is_one_line_without_librdkafka_noise_or_the_password(
+    command: list[str], redis_url: str, tmp_path: Path
+) -> None:
+    make_model(tmp_path)
+    servers = f"127.0.0.1:{procs.free_ports(1)[0]}"
+    env = _sasl_env(servers, redis_url)
+    done = _run("--model-dir", str(tmp_path), *command, "--connect-timeout", "2", env=env)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"Kafka at {servers} did not answer within 2 s" in lines[0]
+    assert SECRET not in done.stderr + done.stdout
+
+
+def test_the_scorer_names_the_topics_it_lacks_in_one_line(
+    kafka_bootstrap: str, redis_url: str, tmp_path: Path
+) -> None:
+    make_model(tmp_path)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "REDIS_URL": redis_url,
+        "FRAUDSCORE_TOPIC_TRANSACTIONS": "never-created-tx",
+        "FRAUDSCORE_TOPIC_PREDICTIONS": "never-created-pred",
+    }
+    done = _run("--model-dir", str(tmp_path), "score", "--metrics-port", "0", env=env)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "never-created-tx" in lines[0]
+    assert "never-created-pred" in lines[0]
+    assert "fraudscore topics create" in lines[0]

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from fraudscore.kafka_client import quiet
 from fraudscore.stack import procs
 
 # Returns a description of a dead process, or None while all live.
@@ -30,11 +31,6 @@ class NotReadyError(Exception):
         super().__init__(what)
         self.what = what
         self.dead = dead
-
-
-def quiet(conf: dict[str, Any]) -> dict[str, Any]:
-    """`conf` without librdkafka's log noise; failures still surface as exceptions."""
-    return {**conf, "log_level": 2, "error_cb": lambda _err: None}
 
 
 def _wait(step: str, ok: Callable[[], bool], deadline: float, dead: DeadCheck, progress: Progress) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fraudscore.errors import ServiceUnavailableError
+from fraudscore.kafka_client import check_kafka, quiet
 from fraudscore.stack.exceptions import StackError
-from fraudscore.stack.readiness import quiet
 
 
 def create_topics(
@@ -27,11 +26,7 @@ def create_topics(
     from confluent_kafka.cimpl import NewTopic
 
     admin = AdminClient(quiet(conf))
-    try:
-        admin.list_topics(timeout=min(timeout_s, 10.0))
-    except KafkaException as exc:
-        servers = conf.get("bootstrap.servers")
-        raise ServiceUnavailableError(f"Kafka at {servers} unreachable: {exc.args[0].str()}") from None
+    check_kafka(admin, str(conf.get("bootstrap.servers", "")), timeout_s=min(timeout_s, 10.0))
     futures = admin.create_topics(
         [NewTopic(n, num_partitions=partitions, replication_factor=replication_factor) for n in names],
         operation_timeout=timeout_s,
