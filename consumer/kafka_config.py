@@ -1,11 +1,16 @@
-"""The scorer's Kafka clients' settings: what each choice buys, measured where it mattered."""
+"""The scorer's Kafka clients: their settings (what each choice buys, measured where it mattered), and
+opening them."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from confluent_kafka import Consumer
+
 from consumer.config import ScorerConfig
+from consumer.sink import OutputSink
+from fraudscore.kafka_client import OutageReport, check_kafka, reporting
 
 FETCH_MIN_BYTES = 64 * 1024  # a few hundred events: more than a low-rate stream gathers in max_wait_ms
 
@@ -51,3 +56,14 @@ def producer_config(cfg: ScorerConfig) -> dict[str, Any]:
         conf["transactional.id"] = cfg.transactional_id or f"{cfg.group_id}-{uuid.uuid4().hex[:12]}"
         conf["transaction.timeout.ms"] = cfg.transaction_timeout_ms
     return conf
+
+
+def open_clients(cfg: ScorerConfig) -> tuple[Consumer, OutputSink]:
+    """The consumer and the output sink, once the broker has answered and every topic the scorer
+    reads or writes exists; otherwise a one-line `ServiceUnavailableError`."""
+    servers = str(cfg.kafka.get("bootstrap.servers", ""))
+    report = OutageReport(f"scorer, Kafka at {servers}")  # shared: one warning per outage, not two
+    consumer = Consumer(reporting(consumer_config(cfg), report))
+    sink = OutputSink(reporting(producer_config(cfg), report))
+    check_kafka(consumer, servers, cfg.topics.needed(cfg.consume_labels), cfg.connect_timeout_s, report)
+    return consumer, sink

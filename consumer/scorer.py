@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 
 from consumer.collect import BatchCollector, usable
 from consumer.commit import AtLeastOnce, CommitStrategy
@@ -28,16 +28,14 @@ from consumer.config import ScorerConfig
 from consumer.decode import DecodedBatch, decode_batch
 from consumer.exactly_once import ExactlyOnce
 from consumer.feature_guard import FeatureGuard
-from consumer.kafka_config import consumer_config, producer_config
+from consumer.kafka_config import open_clients
 from consumer.metrics import ScorerMetrics
 from consumer.model_holder import ModelHolder
 from consumer.outputs import ScoredBatch
 from consumer.publish import Publisher
 from consumer.scoring import score_batch
-from consumer.sink import OutputSink
 from consumer.status import RunSummary
 from features.online import OnlineFeatureStore
-from fraudscore.kafka_client import OutageReport, check_kafka, reporting
 from fraudscore.redis_client import connect_redis
 from schemas import Codec, open_schema_source
 from schemas.history import TransactionColumns
@@ -66,13 +64,7 @@ class Scorer:
             should_stop=lambda: self._stopping,
             on_error=self.metrics.redis_errors.inc,
         )
-        servers = str(cfg.kafka.get("bootstrap.servers", ""))
-        kafka_report = OutageReport(f"scorer, Kafka at {servers}")  # one warning per outage, not two
-        self.consumer = Consumer(reporting(consumer_config(cfg), kafka_report))
-        self.sink = OutputSink(reporting(producer_config(cfg), kafka_report))
-        check_kafka(
-            self.consumer, servers, cfg.topics.needed(cfg.consume_labels), cfg.connect_timeout_s, kafka_report
-        )
+        self.consumer, self.sink = open_clients(cfg)
         self.publisher = Publisher(
             self.sink, self.codecs, cfg.topics, lambda stage: self.metrics.dead_letters.labels(stage).inc()
         )
