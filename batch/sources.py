@@ -16,6 +16,7 @@ from typing import Any
 from confluent_kafka import Consumer, TopicPartition
 
 from batch.exceptions import BatchError
+from fraudscore.kafka_client import CONNECT_TIMEOUT_S, check_kafka, quiet
 from schemas import Codec, DecodeError
 from schemas.history import TransactionColumns, from_records, read_history
 
@@ -62,16 +63,21 @@ def read_topic(
 ) -> TopicRead:
     """Every record of `topic` (up to its end now) that decodes, validates and `keep` accepts."""
     consumer = Consumer(
-        {
-            **kafka,
-            "group.id": f"fraudscore-batch-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
+        quiet(
+            {
+                **kafka,
+                "group.id": f"fraudscore-batch-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+            }
+        )
     )
     records: list[dict[str, Any]] = []
     skipped = 0
     try:
+        check_kafka(
+            consumer, str(kafka.get("bootstrap.servers", "")), [topic], min(timeout_s, CONNECT_TIMEOUT_S)
+        )
         ends = _assign_all(consumer, topic, timeout_s)
         while ends:
             batch = [m for m in consumer.consume(5000, 1.0) if m.error() is None]

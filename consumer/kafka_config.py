@@ -10,6 +10,7 @@ from confluent_kafka import Consumer
 
 from consumer.config import ScorerConfig
 from consumer.sink import OutputSink
+from fraudscore.errors import ServiceUnavailableError
 from fraudscore.kafka_client import OutageReport, check_kafka, reporting
 
 FETCH_MIN_BYTES = 64 * 1024  # a few hundred events: more than a low-rate stream gathers in max_wait_ms
@@ -65,5 +66,11 @@ def open_clients(cfg: ScorerConfig) -> tuple[Consumer, OutputSink]:
     report = OutageReport(f"scorer, Kafka at {servers}")  # shared: one warning per outage, not two
     consumer = Consumer(reporting(consumer_config(cfg), report))
     sink = OutputSink(reporting(producer_config(cfg), report))
-    check_kafka(consumer, servers, cfg.topics.needed(cfg.consume_labels), cfg.connect_timeout_s, report)
+    try:
+        check_kafka(consumer, servers, cfg.topics.needed(cfg.consume_labels), cfg.connect_timeout_s, report)
+    except ServiceUnavailableError:
+        # Closed now, not at garbage collection: until then librdkafka would keep reconnecting.
+        sink.close()
+        consumer.close()
+        raise
     return consumer, sink

@@ -14,6 +14,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError
 
+from fraudscore.errors import ServiceUnavailableError
 from fraudscore.kafka_client import OutageReport, check_kafka, reporting
 from fraudscore.settings import Settings
 from schemas import Codec, DecodeError, open_schema_source
@@ -67,7 +68,11 @@ def tail(
     # A down broker is one line at the start, then one warning per outage, not librdkafka's stream.
     report = OutageReport(f"tail, Kafka at {settings.kafka_bootstrap_servers}")
     consumer = Consumer(reporting(conf, report))
-    check_kafka(consumer, settings.kafka_bootstrap_servers, [topic], connect_timeout_s, report)
+    try:
+        check_kafka(consumer, settings.kafka_bootstrap_servers, [topic], connect_timeout_s, report)
+    except ServiceUnavailableError:
+        consumer.close()
+        raise
     consumer.subscribe([topic])
     seen, last = 0, time.monotonic()
     try:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fraudscore.errors import FraudscoreError
+from fraudscore.kafka_client import quiet
 from fraudscore.settings import Settings
 
 
@@ -86,7 +87,7 @@ def servers_answer(settings: Settings) -> bool:
 
     try:
         connect_redis(settings.redis_url.get_secret_value(), timeout_s=1.0)
-        AdminClient({**settings.kafka_common(), "log_level": 0}).list_topics(timeout=3)
+        AdminClient(quiet(settings.kafka_common())).list_topics(timeout=3)
     except Exception:  # any failure means: not usable, start our own
         return False
     return True
@@ -96,7 +97,7 @@ def caught_up(settings: Settings) -> bool:
     """The scorer's group has committed every transaction in the topic."""
     from confluent_kafka import Consumer, TopicPartition
 
-    c = Consumer({**settings.kafka_common(), "group.id": settings.group_id})
+    c = Consumer(quiet({**settings.kafka_common(), "group.id": settings.group_id}))
     try:
         topic = settings.topic_transactions
         parts = [TopicPartition(topic, p) for p in c.list_topics(topic, timeout=10).topics[topic].partitions]

@@ -20,10 +20,13 @@ if TYPE_CHECKING:
     from confluent_kafka import KafkaError
 
 log = logging.getLogger("fraudscore.kafka")
+librdkafka_log = logging.getLogger("fraudscore.kafka.librdkafka")
 
 CONNECT_TIMEOUT_S = 10.0
-# A broker still down after this long is reported again, so the log shows the outage goes on.
+# While a broker stays down, the warning is repeated this often, so the log shows the outage goes on.
 REPEAT_S = 30.0
+# librdkafka's log facilities that repeat what the error callback already reports, once per attempt.
+_REPORTED_FACILITIES = frozenset({"FAIL", "ERROR"})
 
 
 def quiet(conf: dict[str, Any]) -> dict[str, Any]:
@@ -31,18 +34,25 @@ def quiet(conf: dict[str, Any]) -> dict[str, Any]:
     return {**conf, "log_level": 2, "error_cb": lambda _err: None}
 
 
-class _DebugLog:
-    """librdkafka's own log lines, at debug level: `reporting` says what matters once."""
+class _LibrdkafkaLog:
+    """librdkafka's own log lines (confluent-kafka passes Python levels): a failed connection attempt,
+    which the error callback reports, goes to debug; a warning or an error of anything else (an
+    authentication failure, a consumer over max.poll.interval.ms) keeps its level; the rest is debug."""
 
-    def log(self, _level: int, fmt: str, *args: Any) -> None:
-        log.debug(fmt, *args)
+    def log(self, level: int, fmt: str, *args: Any) -> None:
+        facility = args[0] if args else ""
+        if facility in _REPORTED_FACILITIES or level < logging.WARNING:
+            level = logging.DEBUG
+        librdkafka_log.log(level, fmt, *args)
 
 
 class OutageReport:
-    """An `error_cb` that keeps the last error and warns once per outage, again every `repeat_s`.
+    """An `error_cb` that keeps the last error and warns at most once every `repeat_s`: one warning
+    when the broker goes away, then one more every `repeat_s` while librdkafka keeps failing.
 
     It stays silent until `check_kafka` has seen the broker answer: before that, a down broker is
-    the check's one line, not a warning beside it.
+    the check's one line, not a warning beside it. A fatal error (the client cannot go on) is always
+    logged as an error.
     """
 
     def __init__(
@@ -57,17 +67,20 @@ class OutageReport:
 
     def __call__(self, err: KafkaError) -> None:
         self.last_error = err.str()
+        if err.fatal():
+            log.error("%s: fatal: %s", self.who, err.str())
+            return
         now = self._clock()
         if not self.armed or (self._said_at is not None and now - self._said_at < self._repeat_s):
             log.debug("%s: %s", self.who, err.str())
             return
         self._said_at = now
-        log.warning("%s: %s (retrying)", self.who, err.str())
+        log.warning("%s: %s (librdkafka retries)", self.who, err.str())
 
 
 def reporting(conf: dict[str, Any], report: OutageReport) -> dict[str, Any]:
-    """`conf` for a long-running client: errors go to `report`, librdkafka's own log to debug."""
-    return {**conf, "error_cb": report, "logger": _DebugLog()}
+    """`conf` for a long-running client: errors go to `report`, librdkafka's repeats to debug."""
+    return {**conf, "error_cb": report, "logger": _LibrdkafkaLog()}
 
 
 def add_connect_timeout(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +113,8 @@ def check_kafka(
     try:
         meta = client.list_topics(timeout=timeout_s)
     except KafkaException as exc:
+        if report is not None:
+            client.poll(0)  # serves the error callback: the cause (a refused connection, say)
         why = report.last_error if report is not None and report.last_error else exc.args[0].str()
         raise error(f"Kafka at {servers} did not answer within {timeout_s:g} s ({why})") from None
     if report is not None:
@@ -107,6 +122,6 @@ def check_kafka(
     missing = [t for t in topics if t not in meta.topics or meta.topics[t].error is not None]
     if missing:
         raise error(
-            f"topic(s) {', '.join(missing)} do not exist on {servers} (create them first: "
-            "fraudscore topics create)"
+            f"topic(s) {', '.join(missing)} missing on {servers}, or not visible to this client "
+            "(create them: fraudscore topics create)"
         )

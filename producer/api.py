@@ -46,7 +46,8 @@ class TransactionProducer:
         self._publisher = Publisher({"bootstrap.servers": bootstrap_servers, **(kafka_config or {})})
 
     def check(self, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-        """Raise `BrokerUnavailableError` unless the broker answers and both topics exist."""
+        """Raise `BrokerUnavailableError` unless the broker answers and both topics exist. Call it
+        first: it also turns on the broker outage warnings (until then they are debug lines)."""
         self._publisher.check(list(self._topics), timeout_s)
 
     def send_transaction(

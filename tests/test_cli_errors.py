@@ -100,21 +100,56 @@ def test_a_missing_broker_is_one_line_without_librdkafka_noise_or_the_password(
     assert SECRET not in done.stderr + done.stdout
 
 
-def test_the_scorer_names_the_topics_it_lacks_in_one_line(
-    kafka_bootstrap: str, redis_url: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("command", "unmade"),
+    [
+        (
+            ["score", "--metrics-port", "0"],
+            {"TRANSACTIONS": "never-made-tx", "PREDICTIONS": "never-made-pred"},
+        ),
+        (["tail", "alerts"], {"ALERTS": "never-made-alerts"}),
+    ],
+)
+def test_the_topics_a_command_lacks_are_named_in_one_line(
+    command: list[str], unmade: dict[str, str], kafka_bootstrap: str, redis_url: str, tmp_path: Path
 ) -> None:
     make_model(tmp_path)
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "REDIS_URL": redis_url,
-        "FRAUDSCORE_TOPIC_TRANSACTIONS": "never-created-tx",
-        "FRAUDSCORE_TOPIC_PREDICTIONS": "never-created-pred",
+        **{f"FRAUDSCORE_TOPIC_{field}": name for field, name in unmade.items()},
     }
-    done = _run("--model-dir", str(tmp_path), "score", "--metrics-port", "0", env=env)
+    done = _run("--model-dir", str(tmp_path), *command, env=env)
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert "never-created-tx" in lines[0]
-    assert "never-created-pred" in lines[0]
+    for name in unmade.values():
+        assert name in lines[0]
     assert "fraudscore topics create" in lines[0]
+
+
+def test_batch_from_a_topic_with_the_broker_down_is_one_line(tmp_path: Path) -> None:
+    make_model(tmp_path)
+    servers = f"127.0.0.1:{procs.free_ports(1)[0]}"
+    done = _run(
+        "--bootstrap-servers",
+        servers,
+        "--model-dir",
+        str(tmp_path),
+        "batch",
+        "--topic",
+        "transactions",
+        "--from",
+        "2018-04-01",
+        "--to",
+        "2018-04-02",
+        "--output",
+        str(tmp_path / "out.parquet"),
+    )
+    assert done.returncode == 1
+    # The progress bar is drawn before the read starts; the error is the one line after it.
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"fraudscore batch: error: Kafka at {servers} did not answer"), done.stderr
+    assert "Traceback" not in done.stderr
+    assert "%3|" not in done.stderr, "librdkafka printed nothing itself"

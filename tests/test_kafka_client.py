@@ -36,6 +36,30 @@ def test_an_outage_is_one_warning_then_one_more_per_repeat_period(caplog: pytest
     assert sum(r.levelno == logging.DEBUG for r in caplog.records) == 4, "the repeats stay at debug"
 
 
+def test_a_fatal_error_is_always_an_error_line(caplog: pytest.LogCaptureFixture) -> None:
+    report = OutageReport("scorer, Kafka at h:1", clock=lambda: 0.0)
+    report.armed = True
+    fenced = KafkaError(KafkaError._FENCED, "producer fenced by a newer instance", fatal=True)
+    with caplog.at_level(logging.DEBUG, logger="fraudscore.kafka"):
+        report(REFUSED)
+        report(fenced)  # within the repeat period of the warning above
+        report(fenced)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors == ["scorer, Kafka at h:1: fatal: producer fenced by a newer instance"] * 2
+
+
+def test_librdkafka_keeps_its_warnings_and_loses_only_the_repeats_of_reported_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logger = reporting({}, OutageReport("x"))["logger"]
+    with caplog.at_level(logging.DEBUG, logger="fraudscore.kafka"):
+        logger.log(logging.ERROR, "%s [%s] %s", "FAIL", "rdkafka#consumer-1", "Connect failed")
+        logger.log(logging.WARNING, "%s [%s] %s", "MAXPOLL", "rdkafka#consumer-1", "poll interval exceeded")
+        logger.log(logging.INFO, "%s [%s] %s", "CGRPOP", "rdkafka#consumer-1", "group state")
+    levels = {r.getMessage().split(" ")[0]: r.levelno for r in caplog.records}
+    assert levels == {"FAIL": logging.DEBUG, "MAXPOLL": logging.WARNING, "CGRPOP": logging.DEBUG}
+
+
 def test_before_the_start_check_errors_are_kept_but_not_warned(caplog: pytest.LogCaptureFixture) -> None:
     report = OutageReport("tail, Kafka at h:1")
     with caplog.at_level(logging.DEBUG, logger="fraudscore.kafka"):
@@ -44,14 +68,19 @@ def test_before_the_start_check_errors_are_kept_but_not_warned(caplog: pytest.Lo
     assert report.last_error == REFUSED.str()
 
 
-def test_the_start_check_names_a_silent_broker_in_one_line() -> None:
+def test_the_start_check_names_a_silent_broker_and_the_cause_in_one_line() -> None:
     port = procs.free_ports(1)[0]
     servers = f"127.0.0.1:{port}"
-    admin = AdminClient(quiet({"bootstrap.servers": servers}))
-    with pytest.raises(ServiceUnavailableError) as caught:
-        check_kafka(admin, servers, timeout_s=1.0)
+    report = OutageReport("tail")
+    consumer = Consumer(reporting({"bootstrap.servers": servers, "group.id": "g"}, report))
+    try:
+        with pytest.raises(ServiceUnavailableError) as caught:
+            check_kafka(consumer, servers, timeout_s=1.0, report=report)
+    finally:
+        consumer.close()
     message = str(caught.value)
     assert message.startswith(f"Kafka at {servers} did not answer within 1 s (")
+    assert "Connection refused" in message, "the cause, from the error callback"
     assert "\n" not in message
 
 
@@ -63,7 +92,7 @@ def test_the_start_check_names_every_missing_topic_and_arms_the_report(
     admin = AdminClient(quiet({"bootstrap.servers": kafka_bootstrap}))
     check_kafka(admin, kafka_bootstrap, [there], report=report)
     assert report.armed, "a broker that answered arms the outage warnings"
-    with pytest.raises(ServiceUnavailableError, match="topic\\(s\\) absent-a, absent-b do not exist"):
+    with pytest.raises(ServiceUnavailableError, match="topic\\(s\\) absent-a, absent-b missing on"):
         check_kafka(admin, kafka_bootstrap, [there, "absent-a", "absent-b"])
 
 
