@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from fraudscore.kafka_client import CONNECT_TIMEOUT_S
 from fraudscore.settings import Settings
 
 
@@ -49,7 +50,7 @@ class ScorerConfig:
     transaction_timeout_ms: int = 10_000
     status_line: bool = False
     consume_labels: bool = True
-    connect_timeout_s: float = 10.0  # how long the start waits for Kafka before failing in one line
+    connect_timeout_s: float = CONNECT_TIMEOUT_S  # how long the start waits for Kafka, then one line
 
     @property
     def redis_down_mode(self) -> Literal["score-missing", "pause"]:

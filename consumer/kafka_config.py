@@ -63,7 +63,7 @@ def open_clients(cfg: ScorerConfig) -> tuple[Consumer, OutputSink]:
     """The consumer and the output sink, once the broker has answered and every topic the scorer
     reads or writes exists; otherwise a one-line `ServiceUnavailableError`."""
     servers = str(cfg.kafka.get("bootstrap.servers", ""))
-    report = OutageReport(f"scorer, Kafka at {servers}")  # shared: one warning per outage, not two
+    report = OutageReport(f"scorer, Kafka at {servers}")  # shared: one rate limit for both clients
     consumer = Consumer(reporting(consumer_config(cfg), report))
     sink = OutputSink(reporting(producer_config(cfg), report))
     try:

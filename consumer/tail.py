@@ -14,8 +14,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError
 
-from fraudscore.errors import ServiceUnavailableError
-from fraudscore.kafka_client import OutageReport, check_kafka, reporting
+from fraudscore.kafka_client import CONNECT_TIMEOUT_S, OutageReport, check_kafka, reporting
 from fraudscore.settings import Settings
 from schemas import Codec, DecodeError, open_schema_source
 
@@ -53,7 +52,7 @@ def tail(
     max_records: int | None = None,
     until_idle_s: float | None = None,
     as_json: bool = False,
-    connect_timeout_s: float = 10.0,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
 ) -> int:
     topic_field, stem = WHAT[what]
     codec = Codec(stem, open_schema_source(settings.schema_registry_url))
@@ -65,17 +64,13 @@ def tail(
         "enable.auto.commit": False,
         "isolation.level": "read_committed",
     }
-    # A down broker is one line at the start, then one warning per outage, not librdkafka's stream.
+    # A down broker is one line at the start, then a warning at most every 30 s, not librdkafka's stream.
     report = OutageReport(f"tail, Kafka at {settings.kafka_bootstrap_servers}")
     consumer = Consumer(reporting(conf, report))
-    try:
-        check_kafka(consumer, settings.kafka_bootstrap_servers, [topic], connect_timeout_s, report)
-    except ServiceUnavailableError:
-        consumer.close()
-        raise
-    consumer.subscribe([topic])
     seen, last = 0, time.monotonic()
     try:
+        check_kafka(consumer, settings.kafka_bootstrap_servers, [topic], connect_timeout_s, report)
+        consumer.subscribe([topic])
         while max_records is None or seen < max_records:
             msg = consumer.poll(0.2)
             if msg is None:

@@ -3,7 +3,8 @@
 librdkafka logs each failed connection attempt itself, several lines a second for as long as a broker
 is down. A command that needs the broker to start checks it once, with a bounded wait, and fails in one
 line (`check_kafka`). A long-running client (the scorer, `tail`) keeps retrying, as librdkafka does,
-and says so in one warning line per outage (`reporting`); librdkafka's own lines go to debug logging.
+and says so in a warning at most every 30 s (`reporting`); librdkafka's line per failed attempt goes
+to debug logging, its other warnings keep their level.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fraudscore.kafka_client import check_kafka, quiet
+from fraudscore.kafka_client import CONNECT_TIMEOUT_S, check_kafka, quiet
 from fraudscore.stack.exceptions import StackError
 
 
@@ -26,7 +26,7 @@ def create_topics(
     from confluent_kafka.cimpl import NewTopic
 
     admin = AdminClient(quiet(conf))
-    check_kafka(admin, str(conf.get("bootstrap.servers", "")), timeout_s=min(timeout_s, 10.0))
+    check_kafka(admin, str(conf.get("bootstrap.servers", "")), timeout_s=min(timeout_s, CONNECT_TIMEOUT_S))
     futures = admin.create_topics(
         [NewTopic(n, num_partitions=partitions, replication_factor=replication_factor) for n in names],
         operation_timeout=timeout_s,
